@@ -1,0 +1,31 @@
+# zkgo: Apache ZooKeeper rebuilt in Go.
+
+GO ?= go
+
+.PHONY: run build test test-short bench fmt vet
+
+# Run a standalone server on 127.0.0.1:2181 with its data in ./data.
+run:
+	$(GO) run ./cmd/zkserver start-foreground
+
+# Build the binaries into ./bin.
+build:
+	$(GO) build -o bin/ ./cmd/...
+
+# Every test, with the race detector. Interop and differential tests need the
+# Debian packages that .ci/run installs; without them they skip (unless
+# ZKGO_INTEROP_REQUIRED=1, as in CI).
+test:
+	$(GO) test -race -timeout 18m ./...
+
+test-short:
+	$(GO) test -short ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+fmt:
+	gofmt -l -w .
+
+vet:
+	$(GO) vet ./...

@@ -1,0 +1,566 @@
+package interop
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Environment variables that steer the suite.
+const (
+	// envTargets lists the servers to judge, separated by commas or spaces:
+	// "apache", "zkgo" or both. Default: defaultTargets.
+	envTargets = "ZKGO_TARGETS"
+	// envRequired set to 1 (CI) turns a missing tool into a failure instead of a skip.
+	envRequired = "ZKGO_INTEROP_REQUIRED"
+
+	defaultTargets = "apache"
+)
+
+const (
+	javaDir = "/usr/share/java"
+	// superDigest is the digest of super:test, the superuser of client test suites.
+	superDigest = "super:D/InIHSb7yEEbrWz8b9l71RjZJU="
+	// serverStartTimeout bounds one server start; a JVM on a loaded 2-core box is slow.
+	serverStartTimeout = 60 * time.Second
+)
+
+// zkgoBuild holds the zkserver binary built once per test binary; TestMain removes it.
+var zkgoBuild struct {
+	once sync.Once
+	dir  string
+	bin  string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if zkgoBuild.dir != "" {
+		os.RemoveAll(zkgoBuild.dir)
+	}
+	os.Exit(code)
+}
+
+// serverOpts are the per-test server settings; the zero value is the default.
+type serverOpts struct {
+	// tickTime is ZooKeeper's tick; sessions may last 2 to 20 ticks. Zero means 2s.
+	tickTime time.Duration
+}
+
+func (o serverOpts) tick() time.Duration {
+	if o.tickTime == 0 {
+		return 2 * time.Second
+	}
+	return o.tickTime
+}
+
+// target is one running server under test.
+type target struct {
+	name string // "apache" or "zkgo"
+	addr string // 127.0.0.1:port of the client port
+	// stop kills the server by PID and waits for it; safe to call more than once.
+	// It is also registered with t.Cleanup.
+	stop func()
+}
+
+// backend knows how to start one kind of server.
+type backend struct {
+	name  string
+	start func(t *testing.T, o serverOpts) *target
+}
+
+func backends() []backend {
+	return []backend{{"apache", startApache}, {"zkgo", startZkgo}}
+}
+
+// enabledBackends returns the backends named in ZKGO_TARGETS.
+func enabledBackends(t *testing.T) []backend {
+	t.Helper()
+	spec := os.Getenv(envTargets)
+	if strings.TrimSpace(spec) == "" {
+		spec = defaultTargets
+	}
+	var out []backend
+	for _, name := range strings.FieldsFunc(spec, func(r rune) bool { return r == ',' || r == ' ' }) {
+		found := false
+		for _, b := range backends() {
+			if b.name == name {
+				out = append(out, b)
+				found = true
+			}
+		}
+		if !found {
+			t.Fatalf("%s=%q: unknown target %q (want apache, zkgo)", envTargets, spec, name)
+		}
+	}
+	return out
+}
+
+// forEachTarget runs fn as a parallel subtest per enabled target, each with a fresh server.
+func forEachTarget(t *testing.T, o serverOpts, fn func(t *testing.T, tg *target)) {
+	t.Helper()
+	for _, b := range enabledBackends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, b.start(t, o))
+		})
+	}
+}
+
+// missing skips t because a tool is absent, or fails it when ZKGO_INTEROP_REQUIRED=1.
+func missing(t testing.TB, pkg, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...) + fmt.Sprintf(" (install the Debian package %s)", pkg)
+	if os.Getenv(envRequired) == "1" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+// requireCmd returns the path of an executable or skips/fails naming pkg.
+func requireCmd(t testing.TB, name, pkg string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		missing(t, pkg, "%s not found: %v", name, err)
+	}
+	return p
+}
+
+// requireFile checks that path exists or skips/fails naming pkg.
+func requireFile(t testing.TB, path, pkg string) string {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		missing(t, pkg, "%s: %v", path, err)
+	}
+	return path
+}
+
+// requireJava checks the JVM and the ZooKeeper jars every Java-based tool needs.
+func requireJava(t testing.TB) string {
+	t.Helper()
+	java := requireCmd(t, "java", "openjdk-17-jre-headless")
+	requireFile(t, filepath.Join(javaDir, "zookeeper.jar"), "zookeeper")
+	requireFile(t, filepath.Join(javaDir, "zookeeper-jute.jar"), "zookeeper")
+	requireFile(t, filepath.Join(javaDir, "slf4j-simple.jar"), "libslf4j-java")
+	return java
+}
+
+// zooCfg renders the zoo.cfg both servers read. Apache turns unknown keys into
+// zookeeper.<key> system properties; zkgo reads them as configuration.
+func zooCfg(o serverOpts, dataDir string, port int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "tickTime=%d\n", o.tick().Milliseconds())
+	fmt.Fprintf(&b, "dataDir=%s\n", dataDir)
+	fmt.Fprintf(&b, "clientPort=%d\n", port)
+	b.WriteString("clientPortAddress=127.0.0.1\n")
+	b.WriteString("maxClientCnxns=0\n")
+	b.WriteString("admin.enableServer=false\n")
+	b.WriteString("4lw.commands.whitelist=*\n")
+	b.WriteString("extendedTypesEnabled=true\n")
+	b.WriteString("znode.container.checkIntervalMs=1000\n")
+	b.WriteString("DigestAuthenticationProvider.superDigest=" + superDigest + "\n")
+	return b.String()
+}
+
+func startApache(t *testing.T, o serverOpts) *target {
+	t.Helper()
+	java := requireJava(t)
+	return startServer(t, "apache", o, func(cfg string) *exec.Cmd {
+		return exec.Command(java,
+			"-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+			"-cp", strings.Join([]string{
+				filepath.Join(javaDir, "zookeeper.jar"),
+				filepath.Join(javaDir, "zookeeper-jute.jar"),
+				filepath.Join(javaDir, "slf4j-api.jar"),
+				filepath.Join(javaDir, "slf4j-simple.jar"),
+			}, ":"),
+			"-Dzookeeper.4lw.commands.whitelist=*",
+			"-Dzookeeper.admin.enableServer=false",
+			"-Dzookeeper.extendedTypesEnabled=true",
+			"-Dznode.container.checkIntervalMs=1000",
+			"-Dzookeeper.DigestAuthenticationProvider.superDigest="+superDigest,
+			"org.apache.zookeeper.server.ZooKeeperServerMain", cfg)
+	})
+}
+
+func startZkgo(t *testing.T, o serverOpts) *target {
+	t.Helper()
+	bin := zkserverBinary(t)
+	return startServer(t, "zkgo", o, func(cfg string) *exec.Cmd {
+		return exec.Command(bin, "start-foreground", "--config", cfg)
+	})
+}
+
+// zkserverBinary builds ./cmd/zkserver once per test binary and returns its path.
+func zkserverBinary(t *testing.T) string {
+	t.Helper()
+	zkgoBuild.once.Do(func() {
+		root, err := filepath.Abs(filepath.Join("..", ".."))
+		if err != nil {
+			zkgoBuild.err = err
+			return
+		}
+		dir, err := os.MkdirTemp("", "zkgo-interop-")
+		if err != nil {
+			zkgoBuild.err = err
+			return
+		}
+		zkgoBuild.dir = dir
+		bin := filepath.Join(dir, "zkserver")
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/zkserver")
+		cmd.Dir = root
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			zkgoBuild.err = fmt.Errorf("go build ./cmd/zkserver in %s: %w\n%s", root, err, out)
+			return
+		}
+		zkgoBuild.bin = bin
+	})
+	if zkgoBuild.err != nil {
+		t.Fatal(zkgoBuild.err)
+	}
+	return zkgoBuild.bin
+}
+
+// freePort returns a 127.0.0.1 TCP port that was free a moment ago.
+func freePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startServer writes zoo.cfg, starts the process built by mkCmd and waits for `ruok`.
+// It retries with another port when the chosen one was taken in the meantime.
+func startServer(t *testing.T, name string, o serverOpts, mkCmd func(cfgPath string) *exec.Cmd) *target {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		tg, logText, err := tryStartServer(t, name, o, mkCmd)
+		if err == nil {
+			return tg
+		}
+		if attempt < 3 && strings.Contains(strings.ToLower(logText), "address already in use") {
+			t.Logf("%s: port taken, retrying: %v", name, err)
+			continue
+		}
+		t.Fatalf("start %s: %v\n--- server log (tail) ---\n%s", name, err, tail(logText, 60))
+	}
+}
+
+func tryStartServer(t *testing.T, name string, o serverOpts, mkCmd func(string) *exec.Cmd) (*target, string, error) {
+	dir := t.TempDir()
+	dataDir := filepath.Join(dir, "data")
+	if err := os.Mkdir(dataDir, 0o755); err != nil {
+		return nil, "", err
+	}
+	port := freePort(t)
+	cfgPath := filepath.Join(dir, "zoo.cfg")
+	if err := os.WriteFile(cfgPath, []byte(zooCfg(o, dataDir, port)), 0o644); err != nil {
+		return nil, "", err
+	}
+	logPath := filepath.Join(dir, "server.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, "", err
+	}
+	defer logFile.Close() // the child holds its own descriptor
+	readLog := func() string { b, _ := os.ReadFile(logPath); return string(b) }
+
+	cmd := mkCmd(cfgPath)
+	cmd.Dir = dir
+	cmd.Stdout = logFile
+	cmd.Stderr = logFile
+	// Kill the server if the test binary dies without running its cleanups.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, "", err
+	}
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { // owned by stop, which always waits for exited
+		waitErr = cmd.Wait()
+		close(exited)
+	}()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			_ = cmd.Process.Kill()
+			<-exited
+		})
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+
+	ctx, cancel := context.WithTimeout(context.Background(), serverStartTimeout)
+	defer cancel()
+	for {
+		// ruok answers before Apache serves sessions, so also open (and close) one.
+		lastErr := ready(ctx, addr)
+		if lastErr == nil {
+			break
+		}
+		select {
+		case <-exited:
+			return nil, readLog(), fmt.Errorf("%s exited before it was ready: %v", name, waitErr)
+		case <-ctx.Done():
+			stop()
+			return nil, readLog(), fmt.Errorf("%s on %s not ready within %v: %w", name, addr, serverStartTimeout, lastErr)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Cleanup(func() {
+		stop()
+		if t.Failed() {
+			t.Logf("--- %s server log %s (tail) ---\n%s", name, logPath, tail(readLog(), 80))
+		}
+	})
+	t.Logf("%s server up on %s (pid %d)", name, addr, cmd.Process.Pid)
+	return &target{name: name, addr: addr, stop: stop}, "", nil
+}
+
+// ready checks that the server answers ruok with imok and accepts a session.
+func ready(ctx context.Context, addr string) error {
+	out, err := fourLetter(ctx, addr, "ruok")
+	if err != nil {
+		return fmt.Errorf("ruok: %w", err)
+	}
+	if out != "imok" {
+		return fmt.Errorf("ruok answered %q, want imok", out)
+	}
+	if err := handshake(ctx, addr); err != nil {
+		return fmt.Errorf("session handshake: %w", err)
+	}
+	return nil
+}
+
+// fourLetter sends a four letter word and returns the whole answer.
+func fourLetter(ctx context.Context, addr, word string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = c.SetDeadline(dl)
+	}
+	if _, err := io.WriteString(c, word); err != nil {
+		return "", err
+	}
+	b, err := io.ReadAll(c)
+	return string(b), err
+}
+
+// handshake opens a session with a raw ConnectRequest and closes it again,
+// proving the server serves clients, not only four letter words.
+func handshake(ctx context.Context, addr string) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = c.SetDeadline(dl)
+	}
+	// ConnectRequest: protocolVersion, lastZxidSeen, timeOut, sessionId, passwd, readOnly.
+	req := binary.BigEndian.AppendUint32(nil, 0)
+	req = binary.BigEndian.AppendUint64(req, 0)
+	req = binary.BigEndian.AppendUint32(req, 10000)
+	req = binary.BigEndian.AppendUint64(req, 0)
+	req = binary.BigEndian.AppendUint32(req, 16)
+	req = append(req, make([]byte, 16)...)
+	req = append(req, 0)
+	if _, err := c.Write(binary.BigEndian.AppendUint32(nil, uint32(len(req)))); err != nil {
+		return err
+	}
+	if _, err := c.Write(req); err != nil {
+		return err
+	}
+	var hdr [4]byte
+	if _, err := io.ReadFull(c, hdr[:]); err != nil {
+		return err
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n < 16 || n > 1024 {
+		return fmt.Errorf("connect response of %d bytes", n)
+	}
+	resp := make([]byte, n)
+	if _, err := io.ReadFull(c, resp); err != nil {
+		return err
+	}
+	timeout := int32(binary.BigEndian.Uint32(resp[4:8]))
+	session := binary.BigEndian.Uint64(resp[8:16])
+	if timeout <= 0 || session == 0 {
+		return fmt.Errorf("connect refused: timeout %d session %#x", timeout, session)
+	}
+	// closeSession: header xid 1, type -11, no body; wait for its reply.
+	closeReq := binary.BigEndian.AppendUint32(nil, 8)
+	closeReq = binary.BigEndian.AppendUint32(closeReq, 1)
+	closeReq = binary.BigEndian.AppendUint32(closeReq, uint32(0xFFFFFFF5))
+	if _, err := c.Write(closeReq); err != nil {
+		return err
+	}
+	_, err = io.ReadFull(c, hdr[:])
+	return err
+}
+
+// tail returns the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// runTool runs a client program with a deadline and returns its combined output,
+// failing t with that output when the program fails or runs out of time.
+func runTool(t *testing.T, timeout time.Duration, stdin string, name string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.WaitDelay = 5 * time.Second
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &out // one pipe: stdout and stderr lines keep their order
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
+	start := time.Now()
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("%s %s: no result within %v\n%s", name, strings.Join(args, " "), timeout, out.String())
+	}
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out.String())
+	}
+	t.Logf("%s %s: %v", filepath.Base(name), strings.Join(args, " "), time.Since(start).Round(time.Millisecond))
+	return out.String()
+}
+
+// proxy forwards TCP connections to a server and can cut them, to make a
+// client lose its connection (and, if long enough, its session) on demand.
+type proxy struct {
+	ln     net.Listener
+	target string
+
+	mu      sync.Mutex
+	blocked bool                  // guarded by mu: refuse traffic while set
+	conns   map[net.Conn]struct{} // guarded by mu: both sides of live links
+	wg      sync.WaitGroup        // accept loop and copiers
+}
+
+// startProxy listens on a free port and forwards to target until the test ends.
+func startProxy(t *testing.T, target string) *proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
+	p.wg.Add(1)
+	go p.acceptLoop()
+	t.Cleanup(p.close)
+	return p
+}
+
+func (p *proxy) addr() string { return p.ln.Addr().String() }
+
+func (p *proxy) acceptLoop() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		blocked := p.blocked
+		p.mu.Unlock()
+		if blocked {
+			c.Close()
+			continue
+		}
+		up, err := net.DialTimeout("tcp", p.target, 2*time.Second)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.mu.Lock()
+		if p.blocked || p.conns == nil {
+			p.mu.Unlock()
+			c.Close()
+			up.Close()
+			continue
+		}
+		p.conns[c] = struct{}{}
+		p.conns[up] = struct{}{}
+		p.wg.Add(2)
+		p.mu.Unlock()
+		go p.pipe(c, up)
+		go p.pipe(up, c)
+	}
+}
+
+func (p *proxy) pipe(dst, src net.Conn) {
+	defer p.wg.Done()
+	_, _ = io.Copy(dst, src)
+	dst.Close()
+	src.Close()
+	p.mu.Lock()
+	if p.conns != nil {
+		delete(p.conns, dst)
+		delete(p.conns, src)
+	}
+	p.mu.Unlock()
+}
+
+// block closes every link and refuses new ones until unblock.
+func (p *proxy) block() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.blocked = true
+	for c := range p.conns {
+		c.Close()
+	}
+}
+
+func (p *proxy) unblock() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.blocked = false
+}
+
+func (p *proxy) close() {
+	p.ln.Close()
+	p.mu.Lock()
+	for c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+	p.mu.Unlock()
+	p.wg.Wait()
+}
