@@ -1,0 +1,298 @@
+package server
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"sort"
+	"sync"
+
+	"github.com/zkgo/zkgo/proto"
+	"github.com/zkgo/zkgo/server/replication"
+	"github.com/zkgo/zkgo/server/tree"
+)
+
+// sessionInfo is the replicated part of a session: every replica knows every
+// session, so any server can resume it.
+type sessionInfo struct {
+	timeout int32 // negotiated, ms
+	passwd  []byte
+}
+
+// database is the replicated state machine: the znode tree, the sessions and
+// the zxid counter. The replication layer applies committed txns to it in log
+// order on one goroutine; readers take mu.RLock.
+//
+// Lock order: database.mu, then conn.mu, then watchTable.mu.
+type database struct {
+	srv *Server
+
+	mu sync.RWMutex
+	// guarded by mu
+	tree     *tree.Tree
+	sessions map[int64]*sessionInfo
+	zxid     int64 // last applied ZooKeeper txn
+}
+
+func newDatabase(srv *Server) *database {
+	return &database{srv: srv, tree: tree.New(), sessions: make(map[int64]*sessionInfo)}
+}
+
+// lastZxid returns the zxid of the last applied txn.
+func (db *database) lastZxid() int64 {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	return db.zxid
+}
+
+// Apply implements replication.FSM.
+func (db *database) Apply(index uint64, cmd []byte) any {
+	t, err := decodeTxn(cmd)
+	if err != nil {
+		// A txn we cannot decode was written by a newer or broken server;
+		// applying anything else would diverge from the other replicas.
+		db.srv.logger.Error("undecodable txn in the log", "index", index, "err", err)
+		panic(fmt.Sprintf("server: undecodable txn at index %d: %v", index, err))
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	db.zxid++
+	res := db.applyLocked(t)
+	res.zxid = db.zxid
+	db.srv.applied(t, res)
+	return nil
+}
+
+// txnResult is the outcome of applying one txn.
+type txnResult struct {
+	zxid int64
+	err  proto.Code
+	resp proto.Record // nil for header-only replies
+	// events fired by the txn, in order, with the ACL of the node each concerns.
+	events []firedEvent
+}
+
+type firedEvent struct {
+	typ  proto.EventType
+	path string
+	acl  []proto.ACL
+}
+
+func (r *txnResult) fire(typ proto.EventType, path string, acl []proto.ACL) {
+	r.events = append(r.events, firedEvent{typ, path, acl})
+}
+
+// applyLocked applies t to the state. db.mu is held.
+func (db *database) applyLocked(t *txn) txnResult {
+	var res txnResult
+	switch t.op {
+	case proto.OpCreateSession:
+		db.sessions[t.sessionID] = &sessionInfo{timeout: t.timeout, passwd: t.passwd}
+		return res
+	case proto.OpCloseSession:
+		if _, ok := db.sessions[t.sessionID]; !ok {
+			// Closing an unknown session is harmless: it already went.
+			return res
+		}
+		db.killSessionLocked(t.sessionID, &res)
+		return res
+	case proto.OpDeleteContainer:
+		node, ok := db.tree.Get(t.path)
+		if !ok {
+			res.err = proto.ErrNoNode
+			return res
+		}
+		if err := db.tree.DeleteContainer(t.path, db.zxid); err != nil {
+			res.err = proto.AsCode(err)
+			return res
+		}
+		db.fireDeleteLocked(t.path, node.ACL(), &res)
+		return res
+	}
+	if _, ok := db.sessions[t.sessionID]; !ok {
+		res.err = proto.ErrSessionExpired
+		return res
+	}
+	req := proto.NewRequest(t.op)
+	if req == nil {
+		res.err = proto.ErrUnimplemented
+		return res
+	}
+	d := proto.NewDecoder(t.body)
+	d.MaxBuffer = len(t.body)
+	if err := req.Decode(d); err != nil {
+		res.err = proto.ErrMarshallingError
+		return res
+	}
+	ctx := applyCtx{db: db, t: t, res: &res}
+	switch r := req.(type) {
+	case *proto.CreateRequest:
+		res.resp, res.err = ctx.create(t.op, r.Path, r.Data, r.ACL, r.Flags, 0)
+	case *proto.CreateTTLRequest:
+		res.resp, res.err = ctx.create(t.op, r.Path, r.Data, r.ACL, r.Flags, r.TTL)
+	case *proto.DeleteRequest:
+		res.err = ctx.delete(r.Path, r.Version)
+	case *proto.SetDataRequest:
+		res.resp, res.err = ctx.setData(r.Path, r.Data, r.Version)
+	case *proto.SetACLRequest:
+		res.resp, res.err = ctx.setACL(r.Path, r.ACL, r.Version)
+	case *proto.CheckVersionRequest:
+		res.resp, res.err = ctx.check(r.Path, r.Version)
+	case *proto.MultiRequest:
+		res.resp, res.err = ctx.multi(r)
+	default:
+		res.err = proto.ErrUnimplemented
+	}
+	return res
+}
+
+// killSessionLocked removes a session and its ephemerals, firing their watches.
+func (db *database) killSessionLocked(id int64, res *txnResult) {
+	paths := db.tree.Ephemerals(id)
+	// Deepest first, then by name, so the order is the same on every replica.
+	sort.Slice(paths, func(i, j int) bool {
+		if len(paths[i]) != len(paths[j]) {
+			return len(paths[i]) > len(paths[j])
+		}
+		return paths[i] < paths[j]
+	})
+	for _, p := range paths {
+		node, ok := db.tree.Get(p)
+		if !ok {
+			continue
+		}
+		if err := db.tree.Delete(p, -1, db.zxid, nil); err != nil {
+			db.srv.logger.Warn("deleting ephemeral of closed session", "session", sessionHex(id), "path", p, "err", err)
+			continue
+		}
+		db.fireDeleteLocked(p, node.ACL(), res)
+	}
+	delete(db.sessions, id)
+}
+
+func (db *database) fireDeleteLocked(path string, acl []proto.ACL, res *txnResult) {
+	res.fire(proto.EventNodeDeleted, path, acl)
+	parent := parentPath(path)
+	if pn, ok := db.tree.Get(parent); ok {
+		res.fire(proto.EventNodeChildrenChanged, parent, pn.ACL())
+	}
+}
+
+// --- snapshots ---
+
+const snapshotMagic = "ZKGS"
+const snapshotVersion = 1
+
+// ErrCorruptSnapshot is wrapped by errors restoring a damaged snapshot.
+var ErrCorruptSnapshot = errors.New("server: corrupt snapshot")
+
+// dbSnapshot is a point-in-time view of the database.
+type dbSnapshot struct {
+	zxid     int64
+	sessions map[int64]sessionInfo
+	tree     *tree.Tree
+}
+
+// Snapshot implements replication.FSM: an O(1) view of the tree plus a copy
+// of the (small) session table.
+func (db *database) Snapshot() (replication.Snapshot, error) {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	s := &dbSnapshot{zxid: db.zxid, sessions: make(map[int64]sessionInfo, len(db.sessions)), tree: db.tree.Clone()}
+	for id, si := range db.sessions {
+		s.sessions[id] = *si
+	}
+	return s, nil
+}
+
+// Persist writes the snapshot: magic, version, zxid, sessions with a CRC, then
+// the tree's own checksummed stream.
+func (s *dbSnapshot) Persist(w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	e := proto.NewEncoder(nil)
+	e.Raw([]byte(snapshotMagic))
+	e.Int(snapshotVersion)
+	e.Long(s.zxid)
+	ids := make([]int64, 0, len(s.sessions))
+	for id := range s.sessions {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	e.Int(int32(len(ids)))
+	for _, id := range ids {
+		e.Long(id)
+		e.Int(s.sessions[id].timeout)
+		e.Buffer(s.sessions[id].passwd)
+	}
+	e.Int(int32(crc32.ChecksumIEEE(e.Bytes())))
+	if _, err := bw.Write(e.Bytes()); err != nil {
+		return err
+	}
+	if _, err := s.tree.WriteTo(bw); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// Release implements replication.Snapshot.
+func (s *dbSnapshot) Release() {}
+
+// Restore implements replication.FSM.
+func (db *database) Restore(r io.Reader) error {
+	br := bufio.NewReaderSize(r, 1<<20)
+	head := make([]byte, 4+4+8+4)
+	if _, err := io.ReadFull(br, head); err != nil {
+		return fmt.Errorf("%w: header: %v", ErrCorruptSnapshot, err)
+	}
+	if string(head[:4]) != snapshotMagic {
+		return fmt.Errorf("%w: bad magic %q", ErrCorruptSnapshot, head[:4])
+	}
+	if v := binary.BigEndian.Uint32(head[4:8]); v != snapshotVersion {
+		return fmt.Errorf("%w: unknown version %d", ErrCorruptSnapshot, v)
+	}
+	zxid := int64(binary.BigEndian.Uint64(head[8:16]))
+	n := int(int32(binary.BigEndian.Uint32(head[16:20])))
+	if n < 0 {
+		return fmt.Errorf("%w: negative session count", ErrCorruptSnapshot)
+	}
+	crc := crc32.NewIEEE()
+	crc.Write(head)
+	sessions := make(map[int64]*sessionInfo, n)
+	for i := 0; i < n; i++ {
+		var fixed [16]byte
+		if _, err := io.ReadFull(br, fixed[:]); err != nil {
+			return fmt.Errorf("%w: session %d: %v", ErrCorruptSnapshot, i, err)
+		}
+		crc.Write(fixed[:])
+		plen := int(int32(binary.BigEndian.Uint32(fixed[12:16])))
+		if plen < 0 || plen > 256 {
+			return fmt.Errorf("%w: session %d: password length %d", ErrCorruptSnapshot, i, plen)
+		}
+		pw := make([]byte, plen)
+		if _, err := io.ReadFull(br, pw); err != nil {
+			return fmt.Errorf("%w: session %d: %v", ErrCorruptSnapshot, i, err)
+		}
+		crc.Write(pw)
+		id := int64(binary.BigEndian.Uint64(fixed[0:8]))
+		sessions[id] = &sessionInfo{timeout: int32(binary.BigEndian.Uint32(fixed[8:12])), passwd: pw}
+	}
+	var sum [4]byte
+	if _, err := io.ReadFull(br, sum[:]); err != nil {
+		return fmt.Errorf("%w: session checksum: %v", ErrCorruptSnapshot, err)
+	}
+	if binary.BigEndian.Uint32(sum[:]) != crc.Sum32() {
+		return fmt.Errorf("%w: session table checksum mismatch", ErrCorruptSnapshot)
+	}
+	t, err := tree.ReadTree(br)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrCorruptSnapshot, err)
+	}
+	db.mu.Lock()
+	db.tree, db.sessions, db.zxid = t, sessions, zxid
+	db.mu.Unlock()
+	db.srv.restored()
+	return nil
+}

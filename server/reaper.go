@@ -1,0 +1,43 @@
+package server
+
+import (
+	"time"
+
+	"github.com/zkgo/zkgo/proto"
+)
+
+// reapContainers deletes, on the leader, containers whose last child went
+// and TTL nodes whose time ran out (Apache's ContainerManager), at most
+// containerMaxPerMin per minute. Each deletion is a deleteContainer txn that
+// re-checks the condition when applied.
+func (s *Server) reapContainers() {
+	defer s.wg.Done()
+	ticker := time.NewTicker(s.opts.containerInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-ticker.C:
+		}
+		if !s.node.IsLeader() {
+			continue
+		}
+		now := time.Now().UnixMilli()
+		s.db.mu.RLock()
+		paths := append(s.db.tree.EmptyContainers(), s.db.tree.ExpiredTTLs(now)...)
+		s.db.mu.RUnlock()
+		// Spread the deletions over the minute as Apache does.
+		gap := time.Minute / time.Duration(s.opts.containerMaxPerMin)
+		for i, p := range paths {
+			if i > 0 && gap > 0 {
+				select {
+				case <-s.done:
+					return
+				case <-time.After(gap):
+				}
+			}
+			s.propose(&txn{op: proto.OpDeleteContainer, path: p}, nil)
+		}
+	}
+}

@@ -1,0 +1,309 @@
+package replication
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+
+	"github.com/hashicorp/raft"
+)
+
+// Node is this server's member of the replication group.
+//
+// Goroutines: the completion goroutine (complete) waits for raft's futures
+// in submission order and runs their callbacks; the leadership watcher
+// (watchLeadership) turns raft's leader signal into Leadership; each
+// Snapshot call runs one short-lived goroutine. Shutdown waits for them.
+type Node struct {
+	// Lock order: submitMu, then mu. leadMu is never held with either.
+
+	cfg     Config
+	raft    *raft.Raft
+	fsm     *fsmAdapter
+	trans   noHeartbeatFastPath
+	stores  *stores
+	address string // this server's raft address
+
+	// submitMu serializes submissions, so that the queue is in the order
+	// raft received the requests.
+	submitMu sync.Mutex
+	mu       sync.Mutex
+	queue    []pending // guarded by mu
+	closing  bool      // written with submitMu and mu held; read under either
+	wake     chan struct{}
+	drained  chan struct{} // closed when complete returns
+
+	leadMu      sync.Mutex
+	leadGen     uint64        // guarded by leadMu; bumped on every leader signal
+	leadReady   bool          // guarded by leadMu
+	leadChanged chan struct{} // guarded by leadMu; closed when leadReady changes
+
+	stop     chan struct{} // closed by Shutdown after raft stopped
+	wg       sync.WaitGroup
+	shutOnce sync.Once
+	shutErr  error
+}
+
+// Open opens (or creates) the log and snapshots in cfg's directories,
+// restores the newest snapshot into fsm, bootstraps cfg.Servers if the
+// directories are new (unless cfg.Join), and starts raft. A damaged file
+// makes Open fail with an error that wraps ErrCorrupt and names it. ctx is
+// checked between these steps; restoring a large snapshot is not
+// interrupted. Open does not wait for an election; see Leadership. On
+// failure cfg.Listener is closed.
+func Open(ctx context.Context, cfg Config, fsm FSM) (_ *Node, err error) {
+	n := &Node{
+		fsm:         &fsmAdapter{fsm: fsm},
+		wake:        make(chan struct{}, 1),
+		drained:     make(chan struct{}),
+		leadChanged: make(chan struct{}),
+		stop:        make(chan struct{}),
+	}
+	defer func() {
+		if err == nil {
+			return
+		}
+		if n.trans.raftTransport != nil {
+			_ = n.trans.Close()
+		} else if cfg.Listener != nil {
+			_ = cfg.Listener.Close()
+		}
+		if n.stores != nil {
+			_ = n.stores.close()
+		}
+	}()
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	n.cfg = cfg
+	log := newHclogAdapter(cfg.Logger)
+	if n.stores, err = openStores(&n.cfg, log, n.fsm); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("replication: open: %w", err)
+	}
+	if n.trans, n.address, err = newTransport(&n.cfg, log); err != nil {
+		return nil, err
+	}
+	rc := n.raftConfig(log)
+	if err := n.bootstrap(rc); err != nil {
+		return nil, err
+	}
+	if n.raft, err = raft.NewRaft(rc, n.fsm, n.stores.wal, n.stores.wal, n.stores.snaps, n.trans); err != nil {
+		return nil, fmt.Errorf("replication: start raft: %w", err)
+	}
+	go n.complete()
+	n.wg.Add(1)
+	go n.watchLeadership()
+	return n, nil
+}
+
+func (n *Node) raftConfig(log *hclogAdapter) *raft.Config {
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(n.cfg.ID)
+	rc.HeartbeatTimeout = n.cfg.HeartbeatTimeout
+	rc.ElectionTimeout = n.cfg.ElectionTimeout
+	rc.LeaderLeaseTimeout = n.cfg.LeaderLeaseTimeout
+	rc.CommitTimeout = n.cfg.CommitTimeout
+	rc.SnapshotThreshold = n.cfg.SnapshotThreshold
+	rc.SnapshotInterval = n.cfg.SnapshotInterval
+	rc.TrailingLogs = n.cfg.TrailingLogs
+	rc.Logger = log.Named("raft")
+	// openStores already restored the newest snapshot, and failed on a bad
+	// one; raft would instead fall back to an older one.
+	rc.NoSnapshotRestoreOnStart = true
+	// A removed server stays up (as a server without a vote) until the
+	// server shuts the Node down; raft must not stop under its feet.
+	rc.ShutdownOnRemove = false
+	rc.NoLegacyTelemetry = true
+	return rc
+}
+
+// bootstrap writes the initial membership on first start only.
+func (n *Node) bootstrap(rc *raft.Config) error {
+	s := n.stores
+	has, err := raft.HasExistingState(s.wal, s.wal, s.snaps)
+	if err != nil {
+		return fmt.Errorf("replication: %w", err)
+	}
+	if has || n.cfg.Join {
+		return nil
+	}
+	var conf raft.Configuration
+	for _, srv := range n.cfg.Servers {
+		addr := srv.Address
+		if srv.ID == n.cfg.ID {
+			addr = n.address
+		}
+		suffrage := raft.Nonvoter
+		if srv.Voter {
+			suffrage = raft.Voter
+		}
+		conf.Servers = append(conf.Servers, raft.Server{Suffrage: suffrage, ID: raft.ServerID(srv.ID), Address: raft.ServerAddress(addr)})
+	}
+	if err := raft.BootstrapCluster(rc, s.wal, s.wal, s.snaps, n.trans, conf); err != nil {
+		return fmt.Errorf("replication: bootstrap: %w", err)
+	}
+	return nil
+}
+
+// Shutdown stops the Node: new requests fail with ErrShutdown, requests
+// already submitted are completed (raft keeps running until they are, or
+// until ctx ends), then raft stops and the stores close. If ctx ends first,
+// callbacks of commands raft had committed but not yet applied may never
+// run (those commands are durable and are applied at the next Open), and
+// Shutdown returns ctx's error without waiting for the completion goroutine.
+// Calling Shutdown again returns the first call's result.
+func (n *Node) Shutdown(ctx context.Context) error {
+	n.shutOnce.Do(func() { n.shutErr = n.shutdown(ctx) })
+	return n.shutErr
+}
+
+func (n *Node) shutdown(ctx context.Context) error {
+	n.submitMu.Lock()
+	n.mu.Lock()
+	n.closing = true
+	n.mu.Unlock()
+	n.submitMu.Unlock()
+	n.signal()
+
+	var errs []error
+	select {
+	case <-n.drained:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("replication: shutdown: %w", ctx.Err()))
+	}
+	// Raft closes the transport once its goroutines have stopped.
+	if err := n.raft.Shutdown().Error(); err != nil {
+		errs = append(errs, fmt.Errorf("replication: shutdown: %w", err))
+	}
+	if nt, ok := n.trans.raftTransport.(*raft.NetworkTransport); ok {
+		nt.CloseStreams() // Close leaves pooled connections open
+	}
+	close(n.stop)
+	n.wg.Wait()
+	n.setLeadership(0, false)
+	if err := n.stores.close(); err != nil {
+		errs = append(errs, fmt.Errorf("replication: close stores: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// watchLeadership follows raft's leader signal. A new leader becomes ready
+// only once a barrier has gone through, i.e. every entry of earlier terms is
+// applied to the FSM, so the server acts as leader on complete state.
+func (n *Node) watchLeadership() {
+	defer n.wg.Done()
+	for {
+		select {
+		case <-n.stop:
+			return
+		case leader := <-n.raft.LeaderCh():
+			n.leadMu.Lock()
+			n.leadGen++
+			gen := n.leadGen
+			n.leadMu.Unlock()
+			n.setLeadership(gen, false)
+			if leader {
+				n.submit(func() raft.Future { return n.raft.Barrier(0) }, func(_ any, err error) {
+					if err == nil {
+						n.setLeadership(gen, true)
+					}
+				})
+			}
+		}
+	}
+}
+
+// setLeadership records ready for leader generation gen (0: any) and wakes
+// Leadership watchers if it changed.
+func (n *Node) setLeadership(gen uint64, ready bool) {
+	n.leadMu.Lock()
+	defer n.leadMu.Unlock()
+	if (gen != 0 && gen != n.leadGen) || n.leadReady == ready {
+		return
+	}
+	n.leadReady = ready
+	close(n.leadChanged)
+	n.leadChanged = make(chan struct{})
+}
+
+// Leadership reports whether this node is a ready leader: the leader, with
+// every entry committed before its term applied to the FSM. changed is
+// closed at the next change. Flaps can coalesce, so treat every wake-up that
+// finds ready true as a fresh start of leadership (e.g. give every session
+// new time before expiring any):
+//
+//	for {
+//		ready, changed := n.Leadership()
+//		// start or stop leader duties according to ready
+//		select { case <-changed: case <-ctx.Done(): return }
+//	}
+func (n *Node) Leadership() (ready bool, changed <-chan struct{}) {
+	n.leadMu.Lock()
+	defer n.leadMu.Unlock()
+	return n.leadReady, n.leadChanged
+}
+
+// IsLeader reports whether raft is in the leader state (possibly still
+// catching up on earlier terms; see Leadership).
+func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
+
+// Leader returns the current leader's id and raft address, empty if unknown.
+func (n *Node) Leader() (id, addr string) {
+	a, i := n.raft.LeaderWithID()
+	return string(i), string(a)
+}
+
+// State returns "leader", "follower", "observer" (a follower without a
+// vote), "candidate" or "shutdown".
+func (n *Node) State() string {
+	switch n.raft.State() {
+	case raft.Leader:
+		return "leader"
+	case raft.Candidate:
+		return "candidate"
+	case raft.Shutdown:
+		return "shutdown"
+	}
+	for _, s := range n.Servers() {
+		if s.ID == n.cfg.ID && !s.Voter {
+			return "observer"
+		}
+	}
+	return "follower"
+}
+
+// Servers returns the latest membership (possibly not yet committed).
+func (n *Node) Servers() []Server {
+	f := n.raft.GetConfiguration() // answered without the main loop
+	if f.Error() != nil {
+		return nil
+	}
+	var out []Server
+	for _, s := range f.Configuration().Servers {
+		out = append(out, Server{ID: string(s.ID), Address: string(s.Address), Voter: s.Suffrage == raft.Voter})
+	}
+	return out
+}
+
+// Address returns the raft address of this server.
+func (n *Node) Address() string { return n.address }
+
+// AppliedIndex returns the index of the last log entry applied to the FSM
+// (after a snapshot restore: of the last command it contains).
+func (n *Node) AppliedIndex() uint64 { return n.fsm.applied.Load() }
+
+// CommitIndex returns the latest index this node knows to be committed.
+func (n *Node) CommitIndex() uint64 { return n.raft.CommitIndex() }
+
+// Stats returns raft's statistics plus fsm_applied_index and mode.
+func (n *Node) Stats() map[string]string {
+	s := n.raft.Stats()
+	s["fsm_applied_index"] = strconv.FormatUint(n.AppliedIndex(), 10)
+	s["mode"] = n.State()
+	return s
+}

@@ -1,0 +1,80 @@
+package replication
+
+import (
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// raftTransport is what Open needs from a raft transport: both
+// raft.NetworkTransport and raft.InmemTransport provide it.
+type raftTransport interface {
+	raft.Transport
+	raft.WithPreVote
+	raft.WithClose
+}
+
+// noHeartbeatFastPath wraps every transport a Node uses. hashicorp/raft
+// issue #695: a heartbeat handled on the transport's fast path runs outside
+// raft's main loop and races with it, which can let logs diverge. Dropping
+// the handler makes the transport deliver heartbeats to the main loop like
+// any other RPC. Do not remove this: TestHeartbeatFastPathDisabled guards it.
+type noHeartbeatFastPath struct {
+	raftTransport
+}
+
+// SetHeartbeatHandler deliberately does nothing; see the type's comment.
+func (noHeartbeatFastPath) SetHeartbeatHandler(func(raft.RPC)) {}
+
+// newTransport returns the transport for cfg: TCP when cfg has a listener or
+// a bind address, otherwise in-memory (standalone). addr is the address
+// other servers reach this one at.
+func newTransport(cfg *Config, log *hclogAdapter) (t noHeartbeatFastPath, addr string, err error) {
+	if cfg.Listener == nil && cfg.BindAddr == "" {
+		addr = cfg.self().Address
+		if addr == "" {
+			addr = "inmem:" + cfg.ID
+		}
+		_, tr := raft.NewInmemTransport(raft.ServerAddress(addr))
+		return noHeartbeatFastPath{tr}, addr, nil
+	}
+	ln := cfg.Listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.BindAddr); err != nil {
+			return t, "", fmt.Errorf("replication: listen %s: %w", cfg.BindAddr, err)
+		}
+	}
+	stream := &tcpStream{Listener: ln, advertise: ln.Addr()}
+	if a := cfg.self().Address; a != "" {
+		if stream.advertise, err = net.ResolveTCPAddr("tcp", a); err != nil {
+			_ = ln.Close()
+			return t, "", fmt.Errorf("replication: server %s address %q: %w", cfg.ID, a, err)
+		}
+	}
+	if ta, ok := stream.advertise.(*net.TCPAddr); !ok || ta.IP == nil || ta.IP.IsUnspecified() {
+		_ = ln.Close()
+		return t, "", fmt.Errorf("replication: %s is not an address other servers can dial; list this server in Config.Servers", stream.advertise)
+	}
+	tr := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream:  stream,
+		MaxPool: 3,
+		Timeout: 10 * time.Second,
+		Logger:  log.Named("transport"),
+	})
+	return noHeartbeatFastPath{tr}, stream.advertise.String(), nil
+}
+
+// tcpStream is raft's StreamLayer over a listener the Node owns, so tests
+// and the server can hand in a listener bound to port 0.
+type tcpStream struct {
+	net.Listener
+	advertise net.Addr
+}
+
+func (s *tcpStream) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	return net.DialTimeout("tcp", string(addr), timeout)
+}
+
+func (s *tcpStream) Addr() net.Addr { return s.advertise }

@@ -1,0 +1,65 @@
+package replication
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/hashicorp/raft"
+)
+
+// recordingTransport is an inner transport that records whether a heartbeat
+// handler reached it; every other method panics (nil embedded interface).
+type recordingTransport struct {
+	raftTransport
+	handlers int
+}
+
+func (r *recordingTransport) SetHeartbeatHandler(func(raft.RPC)) { r.handlers++ }
+func (r *recordingTransport) LocalAddr() raft.ServerAddress      { return "inner" }
+
+func TestNoHeartbeatFastPathDropsHandler(t *testing.T) {
+	inner := &recordingTransport{}
+	var tr raft.Transport = noHeartbeatFastPath{inner}
+	tr.SetHeartbeatHandler(func(raft.RPC) { t.Error("fast-path heartbeat handler called") })
+	if inner.handlers != 0 {
+		t.Fatal("SetHeartbeatHandler reached the inner transport: the #695 fast path is enabled")
+	}
+	if tr.LocalAddr() != "inner" {
+		t.Fatal("other methods must reach the inner transport")
+	}
+	if _, ok := tr.(raft.WithPreVote); !ok {
+		t.Fatal("wrapper hides pre-vote support")
+	}
+	if _, ok := tr.(raft.WithClose); !ok {
+		t.Fatal("wrapper hides Close: raft would not close the transport")
+	}
+}
+
+// TestHeartbeatFastPathDisabled checks the transports Open really runs: both
+// are wrapped, and raft's handler never reached the TCP transport (raft
+// installs it in NewRaft).
+func TestHeartbeatFastPathDisabled(t *testing.T) {
+	standalone := open(t, standaloneConfig(t), &listFSM{})
+	if _, ok := standalone.trans.raftTransport.(*raft.InmemTransport); !ok {
+		t.Fatalf("standalone transport is %T, want a wrapped *raft.InmemTransport", standalone.trans.raftTransport)
+	}
+
+	cfg := standaloneConfig(t)
+	cfg.Listener = listen(t)
+	networked := open(t, cfg, &listFSM{})
+	waitReady(t, networked)
+	nt, ok := networked.trans.raftTransport.(*raft.NetworkTransport)
+	if !ok {
+		t.Fatalf("networked transport is %T, want a wrapped *raft.NetworkTransport", networked.trans.raftTransport)
+	}
+	fn := reflect.ValueOf(nt).Elem().FieldByName("heartbeatFn")
+	if !fn.IsValid() {
+		t.Fatal("raft.NetworkTransport has no heartbeatFn field any more: re-check hashicorp/raft#695 and this test")
+	}
+	if !fn.IsNil() {
+		t.Fatal("raft installed a heartbeat fast-path handler on the TCP transport (hashicorp/raft#695)")
+	}
+	if networked.Address() != cfg.Listener.Addr().String() {
+		t.Fatalf("Address = %s, want %s", networked.Address(), cfg.Listener.Addr())
+	}
+}

@@ -1,0 +1,139 @@
+package server
+
+import (
+	"sync"
+	"time"
+
+	"github.com/zkgo/zkgo/proto"
+)
+
+// sessionTracker expires sessions whose clients went silent. Only the
+// leader expires: it proposes closeSession, which every replica applies.
+// A server that becomes leader (or restarts) first gives every session a
+// fresh timeout, so no session expires for time it could not be touched.
+type sessionTracker struct {
+	srv *Server
+
+	mu sync.Mutex
+	// guarded by mu
+	sessions map[int64]*tracked
+}
+
+type tracked struct {
+	timeout  time.Duration
+	deadline time.Time
+	closing  bool // closeSession proposed
+}
+
+func newSessionTracker(s *Server) *sessionTracker {
+	return &sessionTracker{srv: s, sessions: make(map[int64]*tracked)}
+}
+
+// add starts tracking a session created by an applied txn.
+func (t *sessionTracker) add(id int64, timeoutMs int32) {
+	d := time.Duration(timeoutMs) * time.Millisecond
+	t.mu.Lock()
+	t.sessions[id] = &tracked{timeout: d, deadline: time.Now().Add(d)}
+	t.mu.Unlock()
+}
+
+// remove stops tracking a closed session.
+func (t *sessionTracker) remove(id int64) {
+	t.mu.Lock()
+	delete(t.sessions, id)
+	t.mu.Unlock()
+}
+
+// touch extends a session's life by its timeout. It reports false for a
+// session that is unknown or already being closed.
+func (t *sessionTracker) touch(id int64) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := t.sessions[id]
+	if s == nil || s.closing {
+		return false
+	}
+	s.deadline = time.Now().Add(s.timeout)
+	return true
+}
+
+// markClosing records that a close of id was proposed; false if it already was.
+func (t *sessionTracker) markClosing(id int64) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := t.sessions[id]
+	if s == nil || s.closing {
+		return false
+	}
+	s.closing = true
+	return true
+}
+
+// resetFromDB re-reads every session from the database with a fresh
+// deadline (after a restore, a restart or a change of leader).
+func (t *sessionTracker) resetFromDB() {
+	t.srv.db.mu.RLock()
+	fresh := make(map[int64]*tracked, len(t.srv.db.sessions))
+	now := time.Now()
+	for id, si := range t.srv.db.sessions {
+		d := time.Duration(si.timeout) * time.Millisecond
+		fresh[id] = &tracked{timeout: d, deadline: now.Add(d)}
+	}
+	t.srv.db.mu.RUnlock()
+	t.mu.Lock()
+	t.sessions = fresh
+	t.mu.Unlock()
+}
+
+// run expires sessions every half tick until the server stops.
+func (t *sessionTracker) run() {
+	defer t.srv.wg.Done()
+	interval := t.srv.opts.tickTime / 2
+	if interval > 250*time.Millisecond {
+		interval = 250 * time.Millisecond
+	}
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	wasLeader := false
+	for {
+		select {
+		case <-t.srv.done:
+			return
+		case <-ticker.C:
+		}
+		leader := t.srv.node.IsLeader()
+		if leader && !wasLeader {
+			t.resetFromDB()
+		}
+		wasLeader = leader
+		if !leader {
+			continue
+		}
+		for _, id := range t.expired(time.Now()) {
+			t.srv.logger.Info("expiring session", "session", sessionHex(id))
+			t.srv.stats.expired.Add(1)
+			t.srv.propose(&txn{op: proto.OpCloseSession, sessionID: id}, nil)
+		}
+	}
+}
+
+// expired marks and returns the sessions past their deadline.
+func (t *sessionTracker) expired(now time.Time) []int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []int64
+	for id, s := range t.sessions {
+		if !s.closing && now.After(s.deadline) {
+			s.closing = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// count returns the number of live sessions.
+func (t *sessionTracker) count() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.sessions)
+}

@@ -1,0 +1,91 @@
+package server
+
+import (
+	"fmt"
+
+	"github.com/zkgo/zkgo/proto"
+)
+
+// txnVersion is the first int of every encoded txn, so the format can evolve
+// without misreading old logs.
+const txnVersion = 1
+
+// txn is one ZooKeeper transaction as proposed to the replicated log: the
+// client's request plus everything needed to apply it deterministically on
+// every replica (the leader's clock, the session, its auth identities).
+type txn struct {
+	origin    int64 // id of the server that proposed it: it holds the waiter
+	reqID     int64 // waiter key on the origin server
+	sessionID int64
+	cxid      int32
+	time      int64 // ms since the epoch, the leader's clock
+	op        proto.OpCode
+
+	timeout int32  // createSession
+	passwd  []byte // createSession
+	body    []byte // the client's request record, for ops that carry one
+	auth    []proto.Id
+	path    string // deleteContainer
+}
+
+func (t *txn) encode(e *proto.Encoder) {
+	e.Int(txnVersion)
+	e.Long(t.origin)
+	e.Long(t.reqID)
+	e.Long(t.sessionID)
+	e.Int(t.cxid)
+	e.Long(t.time)
+	e.Int(int32(t.op))
+	switch t.op {
+	case proto.OpCreateSession:
+		e.Int(t.timeout)
+		e.Buffer(t.passwd)
+	case proto.OpCloseSession:
+	case proto.OpDeleteContainer:
+		e.String(t.path)
+	default:
+		e.Buffer(t.body)
+		e.Int(int32(len(t.auth)))
+		for i := range t.auth {
+			t.auth[i].Encode(e)
+		}
+	}
+}
+
+func decodeTxn(b []byte) (*txn, error) {
+	d := proto.NewDecoder(b)
+	d.MaxBuffer = len(b)
+	if v := d.Int(); v != txnVersion && d.Err() == nil {
+		return nil, fmt.Errorf("server: unknown txn version %d", v)
+	}
+	t := &txn{
+		origin:    d.Long(),
+		reqID:     d.Long(),
+		sessionID: d.Long(),
+		cxid:      d.Int(),
+		time:      d.Long(),
+		op:        proto.OpCode(d.Int()),
+	}
+	switch t.op {
+	case proto.OpCreateSession:
+		t.timeout = d.Int()
+		t.passwd = d.Buffer()
+	case proto.OpCloseSession:
+	case proto.OpDeleteContainer:
+		t.path = d.String()
+	default:
+		t.body = d.Buffer()
+		n := d.Count("auth", 8)
+		for i := 0; i < n; i++ {
+			var id proto.Id
+			if id.Decode(d) != nil {
+				break
+			}
+			t.auth = append(t.auth, id)
+		}
+	}
+	if err := d.Err(); err != nil {
+		return nil, fmt.Errorf("server: decoding txn: %w", err)
+	}
+	return t, nil
+}
