@@ -1,4 +1,3 @@
-
 // This file is the only one that imports the server package.
 
 package main
