@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -12,14 +13,18 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	zkconfig "github.com/zkgo/zkgo/config"
+	"github.com/zkgo/zkgo/server"
 )
 
 // The suite runs against one ZooKeeper server started by TestMain. A target
 // starts a server and returns its client address and a stop function;
-// ZKGO_TEST_TARGET selects one (default "apache"). An in-process zkgo
-// target (package zktest) can be added to this table.
+// ZKGO_TEST_TARGET selects one: "zkgo" (default, in-process) or "apache";
+// `make test` runs the suite against both.
 var targets = map[string]func() (addr string, stop func(), err error){
 	"apache": startApacheZooKeeper,
+	"zkgo":   startZkgo,
 }
 
 // Set by TestMain: the server address, or why tests needing it are skipped.
@@ -35,7 +40,7 @@ func TestMain(m *testing.M) {
 	flag.Parse()
 	name := os.Getenv("ZKGO_TEST_TARGET")
 	if name == "" {
-		name = "apache"
+		name = "zkgo"
 	}
 	start, ok := targets[name]
 	if !ok {
@@ -155,6 +160,43 @@ func startApacheZooKeeper() (string, func(), error) {
 			return "", nil, fmt.Errorf("server not ready after 60s:\n%s", out)
 		}
 	}
+}
+
+// startZkgo runs a zkgo server in this process with the settings
+// startApacheZooKeeper gives Apache ZooKeeper.
+func startZkgo() (string, func(), error) {
+	dir, err := os.MkdirTemp("", "zkgo-client-test-")
+	if err != nil {
+		return "", nil, err
+	}
+	cfg := zkconfig.Default()
+	cfg.TickTime = 200 * time.Millisecond
+	cfg.MaxSessionTimeout = 60 * time.Second
+	cfg.MaxClientCnxns = 0
+	cfg.DataDir = dir
+	cfg.ExtendedTypesEnabled = true
+	cfg.ContainerCheckInterval = time.Second
+	cfg.FourLetterWhitelist = zkconfig.WordSet{"*": {}}
+	cfg.SuperDigest = "super:D/InIHSb7yEEbrWz8b9l71RjZJU="
+	srv, err := server.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		srv.Close()
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	served := make(chan struct{})
+	go func() { srv.Serve(ln); close(served) }()
+	stop := func() {
+		srv.Close()
+		<-served
+		os.RemoveAll(dir)
+	}
+	return ln.Addr().String(), stop, nil
 }
 
 func freePort() (int, error) {

@@ -26,7 +26,7 @@ const (
 	// envRequired set to 1 (CI) turns a missing tool into a failure instead of a skip.
 	envRequired = "ZKGO_INTEROP_REQUIRED"
 
-	defaultTargets = "apache"
+	defaultTargets = "apache,zkgo"
 )
 
 const (
