@@ -28,10 +28,14 @@ func digestOf(userPass string) string {
 }
 
 // authenticate turns an auth packet into the identities it grants. superDigest
-// is the configured "super:<digest>" (or ""). Unknown schemes fail with
-// ErrAuthFailed.
-func authenticate(scheme string, auth []byte, superDigest string) ([]proto.Id, error) {
+// is the configured "super:<digest>" (or ""); clientIP is the connection's
+// address. Unknown schemes fail with ErrAuthFailed.
+func authenticate(scheme string, auth []byte, superDigest, clientIP string) ([]proto.Id, error) {
 	switch scheme {
+	case schemeIP:
+		// IPAuthenticationProvider: the identity is the client's address,
+		// whatever the auth data says.
+		return []proto.Id{{Scheme: schemeIP, ID: clientIP}}, nil
 	case schemeDigest:
 		id := digestOf(string(auth))
 		ids := []proto.Id{{Scheme: schemeDigest, ID: id}}

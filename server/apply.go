@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/zkgo/zkgo/proto"
@@ -49,16 +50,25 @@ func (a applyCtx) validateCreate(op proto.OpCode, path string, acl []proto.ACL, 
 	return fixed, proto.OK
 }
 
-func (a applyCtx) create(op proto.OpCode, path string, data []byte, acl []proto.ACL, mode proto.CreateMode, ttl int64) (proto.Record, proto.Code) {
-	if op == proto.OpCreateContainer {
-		mode = proto.ModeContainer
-	}
+// create applies a single create request. As in Apache ZooKeeper 3.8, the
+// op code decides the kind of node for the container and TTL kinds, and the
+// flags are only validated: create and create2 with the container flag make
+// a plain persistent node (their CreateTxn carries only the ephemeral bit),
+// and createContainer makes a container whatever valid flags it carries.
+func (a applyCtx) create(op proto.OpCode, path string, data []byte, acl []proto.ACL, flags proto.CreateMode, ttl int64) (proto.Record, proto.Code) {
 	if op != proto.OpCreateTTL {
 		ttl = -1
 	}
-	fixed, code := a.validateCreate(op, path, acl, mode, ttl)
+	fixed, code := a.validateCreate(op, path, acl, flags, ttl)
 	if code != proto.OK {
 		return nil, code
+	}
+	mode := flags
+	switch {
+	case op == proto.OpCreateContainer:
+		mode = proto.ModeContainer
+	case flags.IsContainer():
+		mode = proto.ModePersistent
 	}
 	var owner int64
 	if mode.IsEphemeral() {
@@ -75,6 +85,50 @@ func (a applyCtx) create(op proto.OpCode, path string, data []byte, acl []proto.
 		return &proto.CreateResponse{Path: created}, proto.OK
 	}
 	return &proto.Create2Response{Path: created, Stat: stat}, proto.OK
+}
+
+// multiCreate turns a create of a multi into the tree op Apache ZooKeeper
+// 3.8 applies. MultiOperationRecord rebuilds every create with Op.create,
+// which takes the kind from the flags and ignores the op code: the container
+// flag makes a container (answered with a Stat, as create2), the TTL modes
+// of a createTTL a TTL node (likewise), and every other mode a plain create
+// answered without a Stat, whether the code was create, create2,
+// createContainer or createTTL (whose TTL is then dropped). Flags that are
+// no create mode fail with BadArguments. A create, create2 or
+// createContainer with a TTL mode is rebuilt as a TTL op without a TTL
+// record, which Apache fails on with an unchecked exception: the whole multi
+// is answered with MarshallingError (marked here with Err; see multi).
+func (a applyCtx) multiCreate(code proto.OpCode, req proto.Record) tree.Op {
+	var (
+		c     tree.CreateOp
+		isTTL bool
+	)
+	switch r := req.(type) {
+	case *proto.CreateRequest:
+		c = tree.CreateOp{Path: r.Path, Data: r.Data, ACL: r.ACL, Mode: r.Flags, TTL: -1}
+	case *proto.CreateTTLRequest:
+		c = tree.CreateOp{Path: r.Path, Data: r.Data, ACL: r.ACL, Mode: r.Flags, TTL: -1}
+		isTTL = true
+		if r.Flags.Valid() && r.Flags.IsTTL() {
+			c.TTL = r.TTL
+		}
+	}
+	typ := proto.OpCreate
+	switch {
+	case !c.Mode.Valid():
+	case c.Mode.IsTTL() && !isTTL:
+		return tree.Op{Type: code, Err: proto.ErrMarshallingError}
+	case c.Mode.IsTTL():
+		typ = proto.OpCreateTTL
+	case c.Mode.IsContainer():
+		typ = proto.OpCreateContainer
+	}
+	fixed, err := a.validateCreate(typ, c.Path, c.ACL, c.Mode, c.TTL)
+	c.ACL = fixed
+	if c.Mode.IsEphemeral() {
+		c.Owner = a.t.sessionID
+	}
+	return tree.Op{Type: typ, Err: err, Create: c}
 }
 
 func (a applyCtx) fireCreate(path string, acl []proto.ACL) {
@@ -143,20 +197,8 @@ func (a applyCtx) multi(m *proto.MultiRequest) (proto.Record, proto.Code) {
 		}
 		var top tree.Op
 		switch r := op.Req.(type) {
-		case *proto.CreateRequest:
-			mode := r.Flags
-			if op.Type == proto.OpCreateContainer {
-				mode = proto.ModeContainer
-			}
-			fixed, code := a.validateCreate(op.Type, r.Path, r.ACL, mode, -1)
-			var owner int64
-			if mode.IsEphemeral() {
-				owner = a.t.sessionID
-			}
-			top = tree.Op{Type: op.Type, Err: code, Create: tree.CreateOp{Path: r.Path, Data: r.Data, ACL: fixed, Mode: mode, Owner: owner, TTL: -1}}
-		case *proto.CreateTTLRequest:
-			fixed, code := a.validateCreate(op.Type, r.Path, r.ACL, r.Flags, r.TTL)
-			top = tree.Op{Type: op.Type, Err: code, Create: tree.CreateOp{Path: r.Path, Data: r.Data, ACL: fixed, Mode: r.Flags, TTL: r.TTL}}
+		case *proto.CreateRequest, *proto.CreateTTLRequest:
+			top = a.multiCreate(op.Type, r)
 		case *proto.DeleteRequest:
 			top = tree.Op{Type: op.Type, Path: r.Path, Version: r.Version}
 		case *proto.SetDataRequest:
@@ -169,18 +211,36 @@ func (a applyCtx) multi(m *proto.MultiRequest) (proto.Record, proto.Code) {
 		failed = top.Err != proto.OK
 		ops = append(ops, top)
 	}
-	// ACLs of nodes that a delete removes are needed for the watch filter,
-	// and the nodes are gone afterwards.
-	deleted := make(map[int][]proto.ACL)
-	for i, op := range ops {
-		if op.Type == proto.OpDelete {
-			if n, ok := a.db.tree.Get(op.Path); ok {
-				deleted[i] = n.ACL()
+	// Each event is filtered by the ACL its node had when its op ran, as
+	// Apache ZooKeeper applies a multi's ops one at a time. A node the multi
+	// creates and deletes, or deletes along with its parent, is in neither
+	// the tree before the multi nor the tree after it, so acl tracks them:
+	// first the ACLs before the multi of the paths the ops name, then each
+	// op's effect as the events are fired.
+	acl := make(map[string][]proto.ACL)
+	note := func(p string) {
+		if _, ok := acl[p]; !ok {
+			if n, ok := a.db.tree.Get(p); ok {
+				acl[p] = n.ACL()
 			}
+		}
+	}
+	for _, op := range ops {
+		switch op.Type {
+		case proto.OpCreate, proto.OpCreateContainer, proto.OpCreateTTL:
+			note(parentPath(op.Create.Path))
+		case proto.OpDelete:
+			note(op.Path)
+			note(parentPath(op.Path))
+		case proto.OpSetData:
+			note(op.Path)
 		}
 	}
 	results, err := a.db.tree.Multi(ops, a.db.zxid, a.t.time, a.authorize)
 	resp := &proto.MultiResponse{Results: make([]proto.MultiResult, len(results))}
+	if errors.Is(err, proto.ErrMarshallingError) {
+		return nil, proto.ErrMarshallingError
+	}
 	if err != nil {
 		for i, r := range results {
 			resp.Results[i] = proto.MultiResult{Type: proto.OpError, Err: r.Err}
@@ -192,34 +252,29 @@ func (a applyCtx) multi(m *proto.MultiRequest) (proto.Record, proto.Code) {
 	for i, r := range results {
 		op := ops[i]
 		switch op.Type {
-		case proto.OpCreate:
-			resp.Results[i] = proto.MultiResult{Type: op.Type, Resp: &proto.CreateResponse{Path: r.Path}}
-			a.fireCreateInMulti(r.Path)
-		case proto.OpCreate2, proto.OpCreateContainer, proto.OpCreateTTL:
-			resp.Results[i] = proto.MultiResult{Type: op.Type, Resp: &proto.Create2Response{Path: r.Path, Stat: r.Stat}}
-			a.fireCreateInMulti(r.Path)
+		case proto.OpCreate, proto.OpCreateContainer, proto.OpCreateTTL:
+			if op.Type == proto.OpCreate {
+				resp.Results[i] = proto.MultiResult{Type: proto.OpCreate, Resp: &proto.CreateResponse{Path: r.Path}}
+			} else {
+				// OpResult.CreateResult with a Stat has type create2.
+				resp.Results[i] = proto.MultiResult{Type: proto.OpCreate2, Resp: &proto.Create2Response{Path: r.Path, Stat: r.Stat}}
+			}
+			acl[r.Path] = op.Create.ACL
+			a.res.fire(proto.EventNodeCreated, r.Path, acl[r.Path])
+			parent := parentPath(r.Path)
+			a.res.fire(proto.EventNodeChildrenChanged, parent, acl[parent])
 		case proto.OpDelete:
 			resp.Results[i] = proto.MultiResult{Type: op.Type}
-			a.db.fireDeleteLocked(op.Path, deleted[i], a.res)
+			a.res.fire(proto.EventNodeDeleted, op.Path, acl[op.Path])
+			delete(acl, op.Path)
+			parent := parentPath(op.Path)
+			a.res.fire(proto.EventNodeChildrenChanged, parent, acl[parent])
 		case proto.OpSetData:
 			resp.Results[i] = proto.MultiResult{Type: op.Type, Resp: &proto.SetDataResponse{Stat: r.Stat}}
-			node, _ := a.db.tree.Get(op.Path)
-			var acl []proto.ACL
-			if node != nil {
-				acl = node.ACL()
-			}
-			a.res.fire(proto.EventNodeDataChanged, op.Path, acl)
+			a.res.fire(proto.EventNodeDataChanged, op.Path, acl[op.Path])
 		case proto.OpCheck:
 			resp.Results[i] = proto.MultiResult{Type: op.Type}
 		}
 	}
 	return resp, proto.OK
-}
-
-func (a applyCtx) fireCreateInMulti(path string) {
-	var acl []proto.ACL
-	if n, ok := a.db.tree.Get(path); ok {
-		acl = n.ACL()
-	}
-	a.fireCreate(path, acl)
 }

@@ -99,8 +99,9 @@ func (c *conn) close() {
 		c.closed = true
 		c.mu.Unlock()
 		close(c.done)
-		c.nc.Close()
+		// Unlist first, so no four-letter word lists a closed connection.
 		c.srv.forget(c)
+		c.nc.Close()
 	})
 }
 
@@ -271,10 +272,10 @@ func (c *conn) writeLoop() {
 }
 
 // sendEvent implements watcher.
-func (c *conn) sendEvent(zxid int64, ev proto.WatcherEvent) {
+func (c *conn) sendEvent(ev proto.WatcherEvent) {
 	c.mu.Lock()
 	if !c.closed {
-		c.out = proto.AppendNotification(c.out, zxid, ev)
+		c.out = proto.AppendNotification(c.out, notificationZxid, ev)
 		c.sent++
 	}
 	c.mu.Unlock()
@@ -373,7 +374,9 @@ func (c *conn) replyLocked(cl *call) {
 	c.out = proto.AppendReply(c.out, proto.ReplyHeader{Xid: cl.xid, Zxid: zxid, Err: cl.res.err}, resp)
 	lat := time.Since(cl.start).Milliseconds()
 	c.sent++
-	c.lastCxid = cl.xid
+	if cl.xid >= 0 { // pings and other special xids are not client requests
+		c.lastCxid = cl.xid
+	}
 	c.lastZxid = zxid
 	c.lastOp = opAbbrev(cl.op)
 	c.lastLat = lat
@@ -487,7 +490,7 @@ func (c *conn) handleAuth(hdr proto.RequestHeader, body []byte) error {
 	if err := proto.Decode(body, &p); err != nil {
 		return err
 	}
-	ids, err := authenticate(p.Scheme, p.Auth, c.srv.opts.superDigest)
+	ids, err := authenticate(p.Scheme, p.Auth, c.srv.opts.superDigest, c.ip)
 	if err != nil {
 		c.srv.stats.authFail.Add(1)
 		c.srv.logger.Warn("authentication failed", "client", c.remote, "scheme", p.Scheme)
@@ -508,6 +511,7 @@ func (c *conn) handleAuth(hdr proto.RequestHeader, body []byte) error {
 			next = append(next, id)
 		}
 	}
+	next = authSetOrder(next)
 	c.auth.Store(&next)
 	c.enqueue(&call{xid: hdr.Xid, op: proto.OpAuth})
 	return nil

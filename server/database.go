@@ -151,14 +151,11 @@ func (db *database) applyLocked(t *txn) txnResult {
 
 // killSessionLocked removes a session and its ephemerals, firing their watches.
 func (db *database) killSessionLocked(id int64, res *txnResult) {
-	paths := db.tree.Ephemerals(id)
-	// Deepest first, then by name, so the order is the same on every replica.
-	sort.Slice(paths, func(i, j int) bool {
-		if len(paths[i]) != len(paths[j]) {
-			return len(paths[i]) > len(paths[j])
-		}
-		return paths[i] < paths[j]
-	})
+	// Apache ZooKeeper's order, which clients see in the order of the
+	// NodeDeleted events. The resulting tree does not depend on it, so
+	// replicas whose peaks differ (one restored from a snapshot) stay equal.
+	paths := ephemeralOrder(db.tree, id)
+	defer db.tree.ForgetOwner(id)
 	for _, p := range paths {
 		node, ok := db.tree.Get(p)
 		if !ok {

@@ -2,63 +2,170 @@ package server
 
 import (
 	"bufio"
+	"encoding/binary"
 	"fmt"
 	"io"
-	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/zkgo/zkgo/config"
 )
 
 // Version is the version zkgo reports. The "3.8.0-" prefix keeps tools that
 // parse Apache ZooKeeper's version line (zktop, zkServer.sh) working.
 const Version = "3.8.0-zkgo-0.1.0"
 
-var fourLetterWords = map[string]bool{
-	"ruok": true, "srvr": true, "stat": true, "mntr": true, "conf": true, "cons": true,
-	"crst": true, "envi": true, "srst": true, "wchs": true, "wchc": true, "wchp": true,
-	"dump": true, "dirs": true, "isro": true, "gtmk": true, "stmk": true, "hash": true,
+// notServing is Apache's answer to most words while the server cannot serve
+// clients (starting, stopping, or an ensemble member without a leader).
+const notServing = "This ZooKeeper instance is not currently serving requests"
+
+// telnetClose is the sequence telnet sends when it closes a connection.
+// Apache knows it as the command "telnet close": refused by a whitelist like
+// any word, otherwise the connection is just closed.
+const telnetClose = "\xff\xf4\xff\xfd"
+
+// sessionlessCnxnTimeout is Apache's zookeeper.nio.sessionlessCnxnTimeout
+// default (ms): how long a connection without a session lives, and the
+// bucket width of the connection expiry queue that dump shows.
+const sessionlessCnxnTimeout = 10000
+
+// fourLetterName returns the command name of the first four bytes of a
+// connection, and whether they are a four-letter word at all.
+func fourLetterName(word string) (string, bool) {
+	if word == telnetClose {
+		return "telnet close", true
+	}
+	for _, w := range config.FourLetterWords() {
+		if w == word {
+			return w, true
+		}
+	}
+	return "", false
 }
 
 // isFourLetterWord reports whether the first four bytes of a connection are
 // a four-letter word rather than the length of a connect request.
-func (s *Server) isFourLetterWord(b [4]byte) bool { return fourLetterWords[string(b[:])] }
+func (s *Server) isFourLetterWord(b [4]byte) bool {
+	_, ok := fourLetterName(string(b[:]))
+	return ok
+}
 
 // serveFourLetter answers a four-letter word and returns; the caller closes.
+// Like Apache, the word counts as a packet received and the connection is
+// listed by stat and cons while it is answered.
 func (s *Server) serveFourLetter(c *conn, word string, r *bufio.Reader) {
-	if word == "stmk" {
-		var mask [8]byte
-		io.ReadFull(r, mask[:])
-	}
+	name, _ := fourLetterName(word)
+	s.stats.received.Add(1)
+	c.mu.Lock()
+	c.recv++
+	c.mu.Unlock()
+	s.stats.addWordConn(c, true)
+	defer s.stats.addWordConn(c, false)
+	// Unlist the connection before the caller closes it, as Apache removes
+	// it before closing the socket: a client that saw the answer end never
+	// finds this connection in the next word's answer.
+	defer s.forget(c)
+
 	var b strings.Builder
-	if !s.opts.fourLetter.Contains(word) {
-		fmt.Fprintf(&b, "%s is not executed because it is not in the whitelist.\n", word)
-	} else {
-		s.fourLetter(&b, word, c)
+	switch {
+	case !s.opts.fourLetter.Contains(name):
+		fmt.Fprintf(&b, "%s is not executed because it is not in the whitelist.\n", name)
+	case name == "telnet close":
+		return
+	case name == "stmk":
+		// The new mask is the 8-byte big-endian long after the word; without
+		// it Apache fails the read and closes without an answer.
+		var mask [8]byte
+		c.nc.SetReadDeadline(time.Now().Add(time.Second))
+		if _, err := io.ReadFull(r, mask[:]); err != nil {
+			return
+		}
+		m := int64(binary.BigEndian.Uint64(mask[:]))
+		s.stats.setTraceMask(m)
+		b.WriteString(strconv.FormatInt(m, 10))
+	default:
+		s.logger.Debug("processing four-letter word", "word", name, "client", c.remote)
+		s.fourLetter(&b, name)
 	}
 	c.nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	io.WriteString(c.nc, b.String())
 }
 
+// serving reports whether the server answers clients: not while shutting
+// down, nor as an ensemble member that has no ready leader.
+func (s *Server) serving() bool {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return false
+	}
+	switch s.node.State() {
+	case "leader":
+		ready, _ := s.node.Leadership()
+		return ready
+	case "follower", "observer":
+		id, _ := s.node.Leader()
+		return id != ""
+	}
+	return false
+}
+
+// mode is ServerStats.getServerState: standalone, leader, follower or observer.
 func (s *Server) mode() string {
-	if len(s.cfg.Servers) <= 1 {
+	if !s.cfg.Distributed() {
 		return "standalone"
 	}
 	switch s.node.State() {
 	case "leader":
 		return "leader"
-	case "observer", "nonvoter":
+	case "observer":
+		return "observer"
+	}
+	if s.cfg.IsObserver() {
 		return "observer"
 	}
 	return "follower"
 }
 
-func (s *Server) fourLetter(b *strings.Builder, word string, self *conn) {
+// fourLetter writes the answer to an enabled word.
+func (s *Server) fourLetter(b *strings.Builder, word string) {
 	switch word {
 	case "ruok":
 		b.WriteString("imok")
+		return
+	case "envi":
+		b.WriteString("Environment:\n")
+		for _, e := range environment() {
+			fmt.Fprintf(b, "%s=%s\n", e.key, e.value)
+		}
+		return
+	case "gtmk":
+		b.WriteString(strconv.FormatInt(s.stats.getTraceMask(), 10))
+		return
 	case "isro":
-		b.WriteString("rw")
+		if !s.serving() {
+			b.WriteString("null")
+		} else {
+			b.WriteString("rw")
+		}
+		return
+	case "hash":
+		// Apache lists "<zxid hex>: <tree digest>" for every 128th zxid;
+		// zkgo keeps no digest log, so the list is empty (as on an Apache
+		// server that has applied fewer than 128 txns).
+		if !s.serving() {
+			b.WriteString(notServing)
+		}
+		return
+	}
+	if !s.serving() {
+		b.WriteString(notServing + "\n")
+		return
+	}
+	switch word {
 	case "srvr":
 		s.writeStat(b, false)
 	case "stat":
@@ -67,244 +174,332 @@ func (s *Server) fourLetter(b *strings.Builder, word string, self *conn) {
 		s.stats.reset()
 		b.WriteString("Server stats reset.\n")
 	case "crst":
-		for _, c := range s.connList() {
-			c.resetStats()
+		for _, cs := range s.connSnapshots() {
+			cs.c.resetStats()
 		}
 		b.WriteString("Connection stats reset.\n")
 	case "cons":
-		for _, c := range s.connList() {
-			b.WriteString(c.describe(true))
+		for _, cs := range s.connSnapshots() {
+			cs.describe(b, false)
 			b.WriteString("\n")
 		}
 		b.WriteString("\n")
 	case "conf":
 		s.writeConf(b)
-	case "envi":
-		s.writeEnv(b)
+	case "dirs":
+		snapDir, logDir := s.storageDirs()
+		fmt.Fprintf(b, "datadir_size: %d\nlogdir_size: %d\n", dirSize(snapDir), dirSize(logDir))
 	case "mntr":
-		s.writeMonitor(b)
-	case "wchs":
-		paths, watches := s.watches.counts()
-		conns := 0
-		for _, c := range s.connList() {
-			if len(s.watches.watchesOf(c)) > 0 {
-				conns++
-			}
+		for _, kv := range s.monitorValues() {
+			fmt.Fprintf(b, "zk_%s\t%s\n", kv.key, kv.value)
 		}
-		fmt.Fprintf(b, "%d connections watching %d paths\nTotal watches:%d\n", conns, paths, watches)
+	case "wchs":
+		v := s.watchView(s.connSnapshots())
+		paths, total := 0, 0
+		for _, ids := range v.byPath() {
+			paths++
+			total += len(ids)
+		}
+		fmt.Fprintf(b, "%d connections watching %d paths\nTotal watches:%d\n", len(v.data), paths, total)
 	case "wchc":
-		for _, c := range s.connList() {
-			keys := s.watches.watchesOf(c)
-			if len(keys) == 0 {
-				continue
-			}
-			fmt.Fprintf(b, "%s\n", sessionHex(c.sessionID))
-			seen := map[string]bool{}
-			var paths []string
-			for _, k := range keys {
-				if !seen[k.path] {
-					seen[k.path] = true
-					paths = append(paths, k.path)
-				}
-			}
-			sort.Strings(paths)
-			for _, p := range paths {
+		v := s.watchView(s.connSnapshots())
+		for _, id := range sortedIDs(v.data) {
+			fmt.Fprintf(b, "%s\n", sessionHex(id))
+			for _, p := range v.data[id] {
 				fmt.Fprintf(b, "\t%s\n", p)
 			}
 		}
+		b.WriteString("\n")
 	case "wchp":
-		byPath := s.watches.byPath()
-		paths := make([]string, 0, len(byPath))
-		for p := range byPath {
-			paths = append(paths, p)
-		}
-		sort.Strings(paths)
-		for _, p := range paths {
+		byPath := s.watchView(s.connSnapshots()).byPath()
+		for _, p := range sortedKeys(byPath) {
 			fmt.Fprintf(b, "%s\n", p)
-			for _, w := range byPath[p] {
-				if c, ok := w.(*conn); ok {
-					fmt.Fprintf(b, "\t%s\n", sessionHex(c.sessionID))
-				}
+			for _, id := range byPath[p] {
+				fmt.Fprintf(b, "\t%s\n", sessionHex(id))
 			}
 		}
+		b.WriteString("\n")
 	case "dump":
 		s.writeDump(b)
-	case "dirs":
-		fmt.Fprintf(b, "datadir_size: %d\nlogdir_size: %d\n", dirSize(s.cfg.DataDir), dirSize(s.logDir()))
-	case "gtmk", "stmk":
-		b.WriteString("0\n")
-	case "hash":
-		b.WriteString("")
 	}
 }
 
-func (s *Server) connList() []*conn {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		if c.sessionID != 0 {
-			out = append(out, c)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].remote < out[j].remote })
-	return out
-}
-
+// writeStat writes srvr (and, with clients, stat): StatCommand's layout.
 func (s *Server) writeStat(b *strings.Builder, withClients bool) {
-	fmt.Fprintf(b, "Zookeeper version: %s, built on %s\n", Version, buildDate)
+	fmt.Fprintf(b, "Zookeeper version: %s\n", fullVersion())
+	conns := s.connSnapshots()
 	if withClients {
 		b.WriteString("Clients:\n")
-		for _, c := range s.connList() {
-			b.WriteString(c.describe(false))
+		for _, cs := range conns {
+			cs.describe(b, true)
 			b.WriteString("\n")
 		}
 		b.WriteString("\n")
 	}
+	outstanding := 0
+	for _, cs := range conns {
+		outstanding += cs.queued
+	}
 	lmin, lavg, lmax := s.stats.latency()
-	fmt.Fprintf(b, "Latency min/avg/max: %g/%.4f/%d\n", lmin, lavg, lmax)
+	facts := s.treeFacts(false)
+	mode := s.mode()
+	fmt.Fprintf(b, "Latency min/avg/max: %d/%s/%d\n", lmin, javaDouble(lavg), lmax)
 	fmt.Fprintf(b, "Received: %d\n", s.stats.received.Load())
 	fmt.Fprintf(b, "Sent: %d\n", s.stats.sent.Load())
-	fmt.Fprintf(b, "Connections: %d\n", len(s.connList()))
-	fmt.Fprintf(b, "Outstanding: %d\n", 0)
-	s.db.mu.RLock()
-	zxid := s.db.zxid
-	nodes := s.db.tree.NodeCount()
-	s.db.mu.RUnlock()
-	fmt.Fprintf(b, "Zxid: 0x%x\n", zxid)
-	fmt.Fprintf(b, "Mode: %s\n", s.mode())
-	fmt.Fprintf(b, "Node count: %d\n", nodes)
+	fmt.Fprintf(b, "Connections: %d\n", len(conns))
+	fmt.Fprintf(b, "Outstanding: %d\n", outstanding)
+	fmt.Fprintf(b, "Zxid: 0x%x\n", uint64(facts.zxid))
+	fmt.Fprintf(b, "Mode: %s\n", mode)
+	fmt.Fprintf(b, "Node count: %d\n", facts.nodes)
+	if mode == "leader" {
+		// zkgo does not measure proposal sizes: Apache's "none yet" value.
+		b.WriteString("Proposal sizes last/min/max: -1/-1/-1\n")
+	}
 }
 
+// describe writes a connection as ServerCnxn.dumpConnectionInfo: brief for
+// stat, full (with the session's figures) for cons.
+func (cs *connSnapshot) describe(b *strings.Builder, brief bool) {
+	fmt.Fprintf(b, " %s[%x](queued=%d,recved=%d,sent=%d", cs.remote, cs.interest, cs.queued, cs.recv, cs.sent)
+	if !brief && cs.sessionID != 0 {
+		lop := cs.lastOp
+		if lop == "" {
+			lop = "null" // Java's unset String: no request answered yet
+		}
+		fmt.Fprintf(b, ",sid=%s,lop=%s,est=%d,to=%d", sessionHex(cs.sessionID), lop, cs.est.UnixMilli(), cs.timeout)
+		if cs.lastCxid >= 0 {
+			fmt.Fprintf(b, ",lcxid=0x%x", cs.lastCxid)
+		}
+		// lresp is 0: zkgo does not record when a connection last answered.
+		fmt.Fprintf(b, ",lzxid=0x%x,lresp=0,llat=%d,minlat=%d,avglat=%d,maxlat=%d",
+			uint64(cs.lastZxid), cs.lastLat, cs.minLat, cs.avgLat, cs.maxLat)
+	}
+	b.WriteString(")")
+}
+
+// writeConf writes conf through config.FormatConf with this server's
+// storage directories and bound client port.
 func (s *Server) writeConf(b *strings.Builder) {
-	fmt.Fprintf(b, "clientPort=%d\n", s.cfg.ClientPort)
-	fmt.Fprintf(b, "dataDir=%s\n", s.cfg.DataDir)
-	fmt.Fprintf(b, "dataDirSize=%d\n", dirSize(s.cfg.DataDir))
-	fmt.Fprintf(b, "dataLogDir=%s\n", s.logDir())
-	fmt.Fprintf(b, "dataLogSize=%d\n", dirSize(s.logDir()))
-	fmt.Fprintf(b, "tickTime=%d\n", s.opts.tickTime.Milliseconds())
-	fmt.Fprintf(b, "maxClientCnxns=%d\n", s.opts.maxClientCnxns)
-	fmt.Fprintf(b, "minSessionTimeout=%d\n", s.opts.minSessionTimeout)
-	fmt.Fprintf(b, "maxSessionTimeout=%d\n", s.opts.maxSessionTimeout)
-	fmt.Fprintf(b, "clientPortListenBacklog=%d\n", -1)
-	fmt.Fprintf(b, "serverId=%d\n", s.opts.serverID)
+	snapDir, logDir := s.storageDirs()
+	st := config.ConfStatus{
+		SnapDir:     snapDir,
+		LogDir:      logDir,
+		DataDirSize: dirSize(snapDir),
+		DataLogSize: dirSize(logDir),
+	}
+	for _, a := range s.Addrs() {
+		if _, port, err := splitPort(a.String()); err == nil {
+			st.ClientPort = port
+			break
+		}
+	}
+	b.WriteString(s.cfg.FormatConf(st))
 }
 
-func (s *Server) writeEnv(b *strings.Builder) {
-	b.WriteString("Environment:\n")
-	fmt.Fprintf(b, "zookeeper.version=%s, built on %s\n", Version, buildDate)
-	fmt.Fprintf(b, "go.version=%s\n", runtime.Version())
-	fmt.Fprintf(b, "os.name=%s\n", runtime.GOOS)
-	fmt.Fprintf(b, "os.arch=%s\n", runtime.GOARCH)
-	fmt.Fprintf(b, "os.cpus=%d\n", runtime.NumCPU())
+func splitPort(hostPort string) (string, int, error) {
+	i := strings.LastIndexByte(hostPort, ':')
+	if i < 0 {
+		return "", 0, fmt.Errorf("server: no port in %q", hostPort)
+	}
+	p, err := strconv.Atoi(hostPort[i+1:])
+	return hostPort[:i], p, err
 }
 
-func (s *Server) writeMonitor(b *strings.Builder) {
+// writeDump writes dump: the session expiry queue, the ephemerals by
+// session and the connection expiry queue, as Apache lays them out.
+func (s *Server) writeDump(b *strings.Builder) {
+	tick := s.opts.tickTime.Milliseconds()
+	deadlines := s.sessionDeadlines()
+	b.WriteString("SessionTracker dump:\n")
+	s.writeExpiryQueue(b, "Session", tick, len(deadlines), func(add func(time.Time, string)) {
+		for id, d := range deadlines {
+			add(d, sessionHex(id))
+		}
+	})
+
+	b.WriteString("ephemeral nodes dump:\n")
+	eph := s.treeFacts(true).ephemeralsBySession
+	fmt.Fprintf(b, "Sessions with Ephemerals (%d):\n", len(eph))
+	for _, id := range sortedIDs(eph) {
+		fmt.Fprintf(b, "%s:\n", sessionHex(id))
+		for _, p := range eph[id] {
+			fmt.Fprintf(b, "\t%s\n", p)
+		}
+	}
+
+	b.WriteString("Connections dump:\n")
+	conns := s.connSnapshots()
+	s.writeExpiryQueue(b, "Connections", sessionlessCnxnTimeout, len(conns), func(add func(time.Time, string)) {
+		for _, cs := range conns {
+			// A connection expires with its session; one without a session
+			// after sessionlessCnxnTimeout.
+			d, ok := deadlines[cs.sessionID]
+			if cs.sessionID == 0 || !ok {
+				d = cs.est.Add(sessionlessCnxnTimeout * time.Millisecond)
+			}
+			add(d, fmt.Sprintf("ip: %s sessionId: %s", cs.remote, sessionHex(cs.sessionID)))
+		}
+	})
+}
+
+// writeExpiryQueue writes an Apache ExpiryQueue dump: elements grouped by
+// expiry time rounded up to the next multiple of interval ms (counted from
+// the server's start, as Apache counts from its monotonic clock).
+func (s *Server) writeExpiryQueue(b *strings.Builder, name string, interval int64, elems int, fill func(add func(time.Time, string))) {
+	buckets := map[int64][]string{}
+	fill(func(deadline time.Time, elem string) {
+		ms := deadline.Sub(s.started).Milliseconds()
+		k := ms / interval
+		if ms < 0 && ms%interval != 0 {
+			k-- // floor
+		}
+		at := (k + 1) * interval
+		buckets[at] = append(buckets[at], elem)
+	})
+	fmt.Fprintf(b, "%s Sets (%d)/(%d):\n", name, len(buckets), elems)
+	keys := make([]int64, 0, len(buckets))
+	for k := range buckets {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	for _, k := range keys {
+		set := buckets[k]
+		sort.Strings(set)
+		fmt.Fprintf(b, "%d expire at %s:\n", len(set), javaDate(s.started.Add(time.Duration(k)*time.Millisecond)))
+		for _, e := range set {
+			fmt.Fprintf(b, "\t%s\n", e)
+		}
+	}
+}
+
+// monitorValue is one mntr line.
+type monitorValue struct{ key, value string }
+
+// monitorValues returns mntr's lines: the server's version and state, then
+// Apache's gauges, counters and summaries in the order Apache prints them.
+func (s *Server) monitorValues() []monitorValue {
+	conns := s.connSnapshots()
+	outstanding := 0
+	for _, cs := range conns {
+		outstanding += cs.queued
+	}
+	facts := s.treeFacts(false)
+	watches := s.watchView(conns).count()
 	lmin, lavg, lmax := s.stats.latency()
-	s.db.mu.RLock()
-	nodes := s.db.tree.NodeCount()
-	size := s.db.tree.ApproximateDataSize()
-	ephemerals := s.db.tree.EphemeralCount()
-	s.db.mu.RUnlock()
-	_, watches := s.watches.counts()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	kv := func(k string, v any) { fmt.Fprintf(b, "zk_%s\t%v\n", k, v) }
-	kv("version", Version+", built on "+buildDate)
-	kv("server_state", s.mode())
-	kv("avg_latency", fmt.Sprintf("%.4f", lavg))
-	kv("max_latency", lmax)
-	kv("min_latency", lmin)
-	kv("packets_received", s.stats.received.Load())
-	kv("packets_sent", s.stats.sent.Load())
-	kv("num_alive_connections", len(s.connList()))
-	kv("outstanding_requests", 0)
-	kv("uptime", time.Since(s.started).Milliseconds())
-	kv("znode_count", nodes)
-	kv("watch_count", watches)
-	kv("ephemerals_count", ephemerals)
-	kv("approximate_data_size", size)
-	kv("global_sessions", s.tracker.count())
-	kv("local_sessions", 0)
-	kv("open_file_descriptor_count", openFDs())
-	kv("max_file_descriptor_count", maxFDs())
-	kv("auth_failed_count", s.stats.authFail.Load())
-	kv("peer_state", peerState(s.mode()))
-	kv("txn_count", s.stats.txns.Load())
-	kv("expired_sessions", s.stats.expired.Load())
-	kv("heap_inuse_bytes", ms.HeapInuse)
+	mode := s.mode()
+	itoa := func(v int64) string { return strconv.FormatInt(v, 10) }
+
+	out := []monitorValue{{"version", fullVersion()}, {"server_state", mode}}
+	if mode != "standalone" {
+		out = append(out, monitorValue{"peer_state", peerState(mode)})
+		if mode == "observer" {
+			id, _ := s.node.Leader()
+			if id == "" {
+				id = "null"
+			}
+			out = append(out, monitorValue{"observer_master_id", id})
+		}
+	}
+
+	// Gauges, registered in ZooKeeperServer.registerMetrics order.
+	gauges := map[string]string{
+		"avg_latency":                 javaDouble(lavg),
+		"max_latency":                 itoa(lmax),
+		"min_latency":                 itoa(lmin),
+		"packets_received":            itoa(s.stats.received.Load()),
+		"packets_sent":                itoa(s.stats.sent.Load()),
+		"num_alive_connections":       itoa(int64(len(conns))),
+		"outstanding_requests":        itoa(int64(outstanding)),
+		"uptime":                      itoa(time.Since(s.started).Milliseconds()),
+		"znode_count":                 itoa(int64(facts.nodes)),
+		"watch_count":                 itoa(int64(watches)),
+		"ephemerals_count":            itoa(int64(facts.ephemerals)),
+		"approximate_data_size":       itoa(facts.dataSize),
+		"global_sessions":             itoa(int64(facts.sessions)),
+		"local_sessions":              "0",
+		"open_file_descriptor_count":  itoa(int64(openFDs())),
+		"max_file_descriptor_count":   strconv.FormatUint(maxFDs(), 10),
+		"connection_drop_probability": javaDouble(0),
+		// Response sizes are not measured: Apache's "none yet" value.
+		"last_client_response_size":  "-1",
+		"max_client_response_size":   "-1",
+		"min_client_response_size":   "-1",
+		"outstanding_tls_handshake":  "0",
+		"auth_failed_count":          itoa(s.stats.authFail.Load()),
+		"non_mtls_remote_conn_count": "0",
+		"non_mtls_local_conn_count":  "0",
+	}
+	order := []string{
+		"avg_latency", "max_latency", "min_latency", "packets_received", "packets_sent",
+		"num_alive_connections", "outstanding_requests", "uptime", "znode_count", "watch_count",
+		"ephemerals_count", "approximate_data_size", "global_sessions", "local_sessions",
+		"open_file_descriptor_count", "max_file_descriptor_count", "connection_drop_probability",
+		"last_client_response_size", "max_client_response_size", "min_client_response_size",
+		"outstanding_tls_handshake", "auth_failed_count", "non_mtls_remote_conn_count",
+		"non_mtls_local_conn_count",
+	}
+	if mode != "standalone" {
+		gauges["quorum_size"] = itoa(int64(s.cfg.Voters()))
+		order = append(order, "quorum_size")
+	}
+	switch mode {
+	case "leader":
+		var voters, nonVoters int
+		for _, sv := range s.node.Servers() {
+			if sv.Voter {
+				voters++
+			} else {
+				nonVoters++
+			}
+		}
+		learners := max(voters-1, 0) + nonVoters
+		for k, v := range map[string]string{
+			"learners":                    itoa(int64(learners)),
+			"synced_followers":            itoa(int64(max(voters-1, 0))),
+			"synced_non_voting_followers": "0",
+			"synced_observers":            itoa(int64(nonVoters)),
+			"pending_syncs":               "0",
+			"leader_uptime":               itoa(time.Since(s.started).Milliseconds()),
+			"last_proposal_size":          "-1",
+			"max_proposal_size":           "-1",
+			"min_proposal_size":           "-1",
+		} {
+			gauges[k] = v
+		}
+		order = append(order, "learners", "synced_followers", "synced_non_voting_followers",
+			"synced_observers", "pending_syncs", "leader_uptime", "last_proposal_size",
+			"max_proposal_size", "min_proposal_size")
+	case "follower":
+		gauges["synced_observers"] = "0"
+		order = append(order, "synced_observers")
+	}
+	for _, k := range javaHashOrder(order) {
+		out = append(out, monitorValue{k, gauges[k]})
+	}
+	for _, k := range javaHashOrder(apacheCounters) {
+		out = append(out, monitorValue{k, "0"})
+	}
+	zero := javaDouble(0)
+	for _, k := range javaHashOrder(apacheBasicSummaries) {
+		out = append(out, monitorValue{"avg_" + k, zero}, monitorValue{"min_" + k, "0"},
+			monitorValue{"max_" + k, "0"}, monitorValue{"cnt_" + k, "0"}, monitorValue{"sum_" + k, "0"})
+	}
+	for _, k := range javaHashOrder(apacheSummaries) {
+		out = append(out, monitorValue{"avg_" + k, zero}, monitorValue{"min_" + k, "0"},
+			monitorValue{"max_" + k, "0"}, monitorValue{"cnt_" + k, "0"}, monitorValue{"sum_" + k, "0"},
+			monitorValue{"p50_" + k, "0"}, monitorValue{"p95_" + k, "0"},
+			monitorValue{"p99_" + k, "0"}, monitorValue{"p999_" + k, "0"})
+	}
+	return out
 }
 
+// peerState is QuorumPeer.getDetailedPeerState of a server in broadcast.
 func peerState(mode string) string {
 	switch mode {
 	case "leader":
 		return "leading - broadcast"
-	case "follower":
-		return "following - broadcast"
 	case "observer":
 		return "observing - broadcast"
 	}
-	return "standalone"
+	return "following - broadcast"
 }
-
-func (s *Server) writeDump(b *strings.Builder) {
-	b.WriteString("SessionTracker dump:\n")
-	s.db.mu.RLock()
-	ids := make([]int64, 0, len(s.db.sessions))
-	for id := range s.db.sessions {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	fmt.Fprintf(b, "Global Sessions(%d):\n", len(ids))
-	for _, id := range ids {
-		fmt.Fprintf(b, "%s\t%dms\n", sessionHex(id), s.db.sessions[id].timeout)
-	}
-	b.WriteString("ephemeral nodes dump:\n")
-	fmt.Fprintf(b, "Sessions with Ephemerals (%d):\n", 0)
-	for _, id := range ids {
-		eph := s.db.tree.Ephemerals(id)
-		if len(eph) == 0 {
-			continue
-		}
-		sort.Strings(eph)
-		fmt.Fprintf(b, "%s:\n", sessionHex(id))
-		for _, p := range eph {
-			fmt.Fprintf(b, "\t%s\n", p)
-		}
-	}
-	s.db.mu.RUnlock()
-	b.WriteString("Connections dump:\n")
-	conns := s.connList()
-	fmt.Fprintf(b, "Connections Sets (%d)/(%d):\n", len(conns), len(conns))
-	for _, c := range conns {
-		fmt.Fprintf(b, "%s\n", sessionHex(c.sessionID))
-	}
-}
-
-// describe formats a connection as Apache's stat (brief) or cons (full).
-func (c *conn) describe(full bool) string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	queued := len(c.calls)
-	s := fmt.Sprintf(" /%s[1](queued=%d,recved=%d,sent=%d", c.remote, queued, c.recv, c.sent)
-	if !full {
-		return s + ")"
-	}
-	avg := int64(0)
-	if c.latCount > 0 {
-		avg = c.latSum / c.latCount
-	}
-	s += fmt.Sprintf(",sid=%s,lop=%s,est=%d,to=%d,lcxid=0x%x,lzxid=0x%x,lresp=%d,llat=%d,minlat=%d,avglat=%d,maxlat=%d)",
-		sessionHex(c.sessionID), c.lastOp, c.est.UnixMilli(), c.timeout, uint32(c.lastCxid), uint64(c.lastZxid),
-		time.Now().UnixMilli(), c.lastLat, c.latMin, avg, c.latMax)
-	return s
-}
-
-func (c *conn) resetStats() {
-	c.mu.Lock()
-	c.recv, c.sent = 0, 0
-	c.latMin, c.latMax, c.latSum, c.latCount = 0, 0, 0, 0
-	c.mu.Unlock()
-}
-
-func (s *Server) logDir() string { return s.cfg.TxnLogDir() }

@@ -25,7 +25,15 @@ func (s *Server) reapContainers() {
 		}
 		now := time.Now().UnixMilli()
 		s.db.mu.RLock()
-		paths := append(s.db.tree.EmptyContainers(), s.db.tree.ExpiredTTLs(now)...)
+		t := s.db.tree
+		czxid := func(p string) int64 {
+			if n, ok := t.Get(p); ok {
+				return n.Stat().Czxid
+			}
+			return 0
+		}
+		// In Apache's order, which the deletions' watch events follow.
+		paths := reapOrder(t.EmptyContainers(), t.ExpiredTTLs(now), t.ContainerCount(), t.TTLCount(), czxid)
 		s.db.mu.RUnlock()
 		// Spread the deletions over the minute as Apache does.
 		gap := time.Minute / time.Duration(s.opts.containerMaxPerMin)

@@ -12,6 +12,11 @@ import (
 // far, which includes every earlier write of the same session.
 func (s *Server) execRead(c *conn, cl *call) {
 	cl.res.zxid = s.db.zxid
+	if cl.op == proto.OpAuth || cl.op == proto.OpSASL {
+		// Apache ZooKeeper answers authentication packets in
+		// ZooKeeperServer.processPacket/processSasl with zxid 0.
+		cl.res.zxid = 0
+	}
 	if cl.preErr != proto.OK {
 		cl.res.err = cl.preErr
 		if cl.preErr == proto.ErrUnimplemented {
@@ -32,6 +37,11 @@ func (s *Server) read(c *conn, op proto.OpCode, req proto.Record) (proto.Record,
 		}
 		return nil, proto.OK // ping, auth
 	case *proto.ExistsRequest:
+		// FinalRequestProcessor refuses a NUL in an exists path, before it
+		// sets the watch; the other reads just miss.
+		if strings.IndexByte(r.Path, 0) >= 0 {
+			return nil, proto.ErrBadArguments
+		}
 		if r.Watch {
 			s.watches.add(watchData, r.Path, c)
 		}
@@ -89,7 +99,9 @@ func (s *Server) read(c *conn, op proto.OpCode, req proto.Record) (proto.Record,
 		}
 		return &proto.GetAllChildrenNumberResponse{TotalNumber: int32(t.AllChildrenNumber(r.Path))}, proto.OK
 	case *proto.GetEphemeralsRequest:
-		all := t.Ephemerals(c.sessionID)
+		// In the order of Apache ZooKeeper's copy of the session's set of
+		// ephemeral paths, which it lists as it iterates.
+		all := ephemeralOrder(t, c.sessionID)
 		prefix := strings.TrimSpace(r.PrefixPath)
 		out := make([]string, 0, len(all))
 		for _, p := range all {
@@ -105,15 +117,24 @@ func (s *Server) read(c *conn, op proto.OpCode, req proto.Record) (proto.Record,
 		case proto.AddWatchPersistentRecursive:
 			s.watches.add(watchRecursive, r.Path, c)
 		default:
-			return nil, proto.ErrBadArguments
+			// Apache ZooKeeper's WatcherMode.fromZooDef throws an unchecked
+			// exception, which FinalRequestProcessor answers with
+			// MarshallingError.
+			return nil, proto.ErrMarshallingError
 		}
 		return &proto.ErrorResponse{Err: proto.OK}, proto.OK
 	case *proto.CheckWatchesRequest:
+		if !knownWatcherType(r.Type) {
+			return nil, proto.ErrMarshallingError
+		}
 		if !s.hasWatch(c, r.Path, r.Type) {
 			return nil, proto.ErrNoWatcher
 		}
 		return nil, proto.OK
 	case *proto.RemoveWatchesRequest:
+		if !knownWatcherType(r.Type) {
+			return nil, proto.ErrMarshallingError
+		}
 		if !s.removeWatch(c, r.Path, r.Type) {
 			return nil, proto.ErrNoWatcher
 		}
@@ -131,9 +152,10 @@ func (s *Server) read(c *conn, op proto.OpCode, req proto.Record) (proto.Record,
 }
 
 // lookup finds a node; paths that cannot name a node simply miss, as in
-// Apache ZooKeeper, whose reads do not validate paths.
+// Apache ZooKeeper, whose reads do not validate paths. "" names the root:
+// Apache's DataTree keeps the root under both "" and "/".
 func lookup(t *tree.Tree, path string) (*tree.Node, bool) {
-	if path == "" || path[0] != '/' || strings.IndexByte(path, 0) >= 0 {
+	if path != "" && (path[0] != '/' || strings.IndexByte(path, 0) >= 0) {
 		return nil, false
 	}
 	return t.Get(path)
@@ -172,7 +194,16 @@ func (s *Server) children(c *conn, t *tree.Tree, path string, watch bool) ([]str
 func (s *Server) multiRead(c *conn, t *tree.Tree, m *proto.MultiRequest) *proto.MultiResponse {
 	resp := &proto.MultiResponse{Results: make([]proto.MultiResult, len(m.Ops))}
 	for i, op := range m.Ops {
-		rec, code := s.read(c, op.Type, op.Req)
+		// The watch flag of a multiRead op is ignored: Apache ZooKeeper
+		// rebuilds each op without it (Op.getData, Op.getChildren).
+		req := op.Req
+		switch r := req.(type) {
+		case *proto.GetDataRequest:
+			req = &proto.GetDataRequest{Path: r.Path}
+		case *proto.GetChildrenRequest:
+			req = &proto.GetChildrenRequest{Path: r.Path}
+		}
+		rec, code := s.read(c, op.Type, req)
 		if code != proto.OK {
 			resp.Results[i] = proto.MultiResult{Type: proto.OpError, Err: code}
 			continue
@@ -190,9 +221,26 @@ func (s *Server) multiRead(c *conn, t *tree.Tree, m *proto.MultiRequest) *proto.
 func whoAmI(ids []proto.Id) *proto.WhoAmIResponse {
 	out := &proto.WhoAmIResponse{ClientInfo: make([]proto.ClientInfo, 0, len(ids))}
 	for _, id := range ids {
-		out.ClientInfo = append(out.ClientInfo, proto.ClientInfo{AuthScheme: id.Scheme, User: id.ID})
+		user := id.ID
+		if id.Scheme == schemeDigest {
+			// DigestAuthenticationProvider.getUserName: the part before ':'.
+			user, _, _ = strings.Cut(user, ":")
+		}
+		out.ClientInfo = append(out.ClientInfo, proto.ClientInfo{AuthScheme: id.Scheme, User: user})
 	}
 	return out
+}
+
+// knownWatcherType reports whether typ names a watcher type. Apache
+// ZooKeeper's WatcherType.fromInt throws on any other value, which
+// FinalRequestProcessor answers with MarshallingError.
+func knownWatcherType(typ proto.WatcherType) bool {
+	switch typ {
+	case proto.WatcherChildren, proto.WatcherData, proto.WatcherAny,
+		proto.WatcherPersistent, proto.WatcherPersistentRecursive:
+		return true
+	}
+	return false
 }
 
 func (s *Server) hasWatch(c *conn, path string, typ proto.WatcherType) bool {
@@ -241,7 +289,7 @@ func (s *Server) removeWatch(c *conn, path string, typ proto.WatcherType) bool {
 func (s *Server) setWatches(c *conn, rel int64, data, exist, child, persistent, recursive []string) {
 	t := s.db.tree
 	send := func(typ proto.EventType, path string) {
-		c.out = proto.AppendNotification(c.out, s.db.zxid, proto.WatcherEvent{Type: typ, State: proto.StateSyncConnected, Path: path})
+		c.out = proto.AppendNotification(c.out, notificationZxid, proto.WatcherEvent{Type: typ, State: proto.StateSyncConnected, Path: path})
 		c.sent++
 	}
 	for _, p := range data {

@@ -99,8 +99,9 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 	s.waiters.init()
 	s.nextReqID.Store(time.Now().UnixNano())
 	// Session ids as Apache ZooKeeper makes them: the server id in the top
-	// byte and the boot time in ms below it, then counting up.
-	s.nextSessionID.Store((time.Now().UnixMilli()<<24)>>8 | opts.serverID<<56)
+	// byte and the boot time in ms below it (an unsigned shift, as Java's
+	// >>>, so the top byte stays the server id), then counting up.
+	s.nextSessionID.Store(int64(uint64(time.Now().UnixMilli()<<24)>>8) | opts.serverID<<56)
 	s.db = newDatabase(s)
 	s.tracker = newSessionTracker(s)
 
@@ -413,7 +414,7 @@ func (s *Server) applied(t *txn, res txnResult) {
 			pend = s.watches.trigger(ev.path, ev.typ, pend[:0])
 			for _, p := range pend {
 				if p.w.allowRead(ev.acl) {
-					p.w.sendEvent(res.zxid, p.ev)
+					p.w.sendEvent(p.ev)
 				}
 			}
 		}

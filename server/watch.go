@@ -7,6 +7,12 @@ import (
 	"github.com/zkgo/zkgo/proto"
 )
 
+// notificationZxid is the ReplyHeader zxid of every watch notification.
+// Apache ZooKeeper 3.8 sends -1 (NIOServerCnxn.process); 3.9 started sending
+// the triggering zxid (ZOOKEEPER-4655), but the 3.8 wire format is the one
+// zkgo is checked against.
+const notificationZxid = -1
+
 // watchKind distinguishes the four watch tables.
 type watchKind uint8
 
@@ -25,7 +31,7 @@ type watcher interface {
 	allowRead(acl []proto.ACL) bool
 	// sendEvent queues an event frame for delivery. It must not block and is
 	// called with no watch-table lock held.
-	sendEvent(zxid int64, ev proto.WatcherEvent)
+	sendEvent(ev proto.WatcherEvent)
 }
 
 // watchTable holds the watches of every connection of this server. Watches are

@@ -75,7 +75,7 @@ func verify(tb testing.TB, tr *Tree) {
 		size += javaLen(p) + int64(n.DataLength())
 		switch n.mode {
 		case ModeEphemeral:
-			eph = append(eph, ephItem{n.owner, p})
+			eph = append(eph, ephItem{owner: n.owner, path: p})
 		case ModeContainer:
 			containers = append(containers, p)
 		case ModeTTL:
@@ -92,7 +92,14 @@ func verify(tb testing.TB, tr *Tree) {
 		tb.Errorf("dataSize %d, recomputed %d", tr.dataSize, size)
 	}
 	var gotEph []ephItem
-	tr.ephemerals.Ascend(func(e ephItem) bool { gotEph = append(gotEph, e); return true })
+	tr.ephemerals.Ascend(func(e ephItem) bool {
+		if e.seq == 0 || e.seq > tr.ephSeq {
+			tb.Errorf("ephemeral %q: seq %d, %d insertions so far", e.path, e.seq, tr.ephSeq)
+		}
+		e.seq = 0
+		gotEph = append(gotEph, e)
+		return true
+	})
 	slices.SortFunc(eph, func(a, b ephItem) int {
 		if ephLess(a, b) {
 			return -1
@@ -104,6 +111,20 @@ func verify(tb testing.TB, tr *Tree) {
 	})
 	if !slices.Equal(eph, gotEph) {
 		tb.Errorf("ephemeral index %v, nodes say %v", gotEph, eph)
+	}
+	owned := map[int64]int{}
+	for _, e := range eph {
+		owned[e.owner]++
+	}
+	tr.ephCounts.Ascend(func(c ephCount) bool {
+		if c.n != owned[c.owner] || c.peak < c.n {
+			tb.Errorf("session %d: counted %d ephemerals (peak %d), owns %d", c.owner, c.n, c.peak, owned[c.owner])
+		}
+		delete(owned, c.owner)
+		return true
+	})
+	if len(owned) > 0 {
+		tb.Errorf("sessions without an ephemeral count: %v", owned)
 	}
 	for name, pair := range map[string][2][]string{
 		"containers": {collect(tr.containers.Ascend), sorted(containers)},

@@ -1,6 +1,7 @@
 package tree
 
 import (
+	"bytes"
 	"errors"
 	"math"
 	"runtime"
@@ -585,4 +586,115 @@ func TestACLTableSweep(t *testing.T) {
 	if got := tr.acls.intern(n.ACL(), nil); got != n.acl {
 		t.Error("live ACL list lost from the table")
 	}
+}
+
+func TestEphemeralPeak(t *testing.T) {
+	// Each step creates (+path) or deletes (-path) an ephemeral of session 7,
+	// or (!) forgets the session's count; want is EphemeralPeak(7) after it.
+	steps := []struct {
+		do   string
+		want int
+	}{
+		{"+/a", 1}, {"+/b", 2}, {"+/c", 3}, {"-/a", 3}, {"-/b", 3}, {"+/d", 3}, {"+/e", 3}, {"+/f", 4},
+		{"-/c", 4}, {"-/d", 4}, {"-/e", 4}, {"-/f", 4},
+		{"!", 0}, {"+/g", 1},
+		// Forgetting a session that still owns nodes keeps its count.
+		{"!", 1},
+	}
+	tr := New()
+	for i, s := range steps {
+		zxid := int64(i + 1)
+		switch s.do[0] {
+		case '+':
+			if _, _, err := tr.Create(CreateOp{Path: s.do[1:], ACL: open, Mode: proto.ModeEphemeral, Owner: 7}, zxid, zxid, nil); err != nil {
+				t.Fatal(err)
+			}
+		case '-':
+			if err := tr.Delete(s.do[1:], -1, zxid, nil); err != nil {
+				t.Fatal(err)
+			}
+		case '!':
+			tr.ForgetOwner(7)
+		}
+		if got := tr.EphemeralPeak(7); got != s.want {
+			t.Errorf("step %d (%s): peak %d, want %d", i, s.do, got, s.want)
+		}
+		verify(t, tr)
+	}
+	if got := tr.EphemeralPeak(8); got != 0 {
+		t.Errorf("peak of a session without ephemerals: %d", got)
+	}
+	// A multi that fails changes no count; one that succeeds counts each node.
+	ops := []Op{
+		{Type: proto.OpCreate, Create: CreateOp{Path: "/m1", ACL: open, Mode: proto.ModeEphemeral, Owner: 9}},
+		{Type: proto.OpCreate, Create: CreateOp{Path: "/m1", ACL: open, Mode: proto.ModeEphemeral, Owner: 9}},
+	}
+	if _, err := tr.Multi(ops, 100, 100, nil); err == nil {
+		t.Fatal("multi creating a node twice succeeded")
+	}
+	if got := tr.EphemeralPeak(9); got != 0 {
+		t.Errorf("peak after a failed multi: %d", got)
+	}
+	ops[1].Create.Path = "/m2"
+	if _, err := tr.Multi(ops, 101, 101, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := tr.EphemeralPeak(9); got != 2 {
+		t.Errorf("peak after a multi creating two: %d", got)
+	}
+	// The count survives a clone, and a tree read back from a snapshot
+	// starts over from what the sessions own.
+	if got := tr.Clone().EphemeralPeak(9); got != 2 {
+		t.Errorf("peak in a clone: %d", got)
+	}
+	if err := tr.Delete("/m2", -1, 102, nil); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if _, err := tr.WriteTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadTree(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := back.EphemeralPeak(9); got != 1 {
+		t.Errorf("peak after a snapshot round trip: %d, want the 1 node owned", got)
+	}
+	verify(t, back)
+}
+
+func TestEphemeralsByCreation(t *testing.T) {
+	tr := New()
+	mustCreate(t, tr, "/m", 1)
+	eph := func(path string) CreateOp {
+		return CreateOp{Path: path, ACL: open, Mode: proto.ModeEphemeral, Owner: 5}
+	}
+	for i, p := range []string{"/z", "/a"} {
+		if _, _, err := tr.Create(eph(p), int64(i+2), 1, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A multi's creates count in op order, though they share a zxid.
+	if _, err := tr.Multi([]Op{{Type: proto.OpCreate, Create: eph("/m/y")}, {Type: proto.OpCreate, Create: eph("/m/b")}}, 4, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Deleted and created again: last.
+	if err := tr.Delete("/z", -1, 5, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := tr.Create(eph("/z"), 6, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := tr.Create(CreateOp{Path: "/other", ACL: open, Mode: proto.ModeEphemeral, Owner: 6}, 7, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"/a", "/m/y", "/m/b", "/z"}
+	if got := tr.EphemeralsByCreation(5); !equalStrings(got, want) {
+		t.Errorf("EphemeralsByCreation = %v, want %v", got, want)
+	}
+	if got := tr.Clone().EphemeralsByCreation(5); !equalStrings(got, want) {
+		t.Errorf("in a clone: %v, want %v", got, want)
+	}
+	verify(t, tr)
 }

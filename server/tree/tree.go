@@ -1,7 +1,9 @@
 package tree
 
 import (
+	"cmp"
 	"iter"
+	"slices"
 	"strings"
 	"unsafe"
 
@@ -42,10 +44,11 @@ func (k *Node) setKey(path string) bool {
 	return true
 }
 
-// ephItem is an entry of the ephemeral index.
+// ephItem is an entry of the ephemeral index, keyed by owner and path.
 type ephItem struct {
 	owner int64
 	path  string
+	seq   uint64 // order of insertion into the index (Tree.ephSeq)
 }
 
 func ephLess(a, b ephItem) bool {
@@ -54,6 +57,17 @@ func ephLess(a, b ephItem) bool {
 	}
 	return a.path < b.path
 }
+
+// ephCount is an entry of the per-session ephemeral counts: how many
+// ephemeral nodes the session owns, and the most it has owned at once since
+// the tree was built (New or ReadTree) or [Tree.ForgetOwner] last ran for it.
+type ephCount struct {
+	owner int64
+	n     int
+	peak  int
+}
+
+func ephCountLess(a, b ephCount) bool { return a.owner < b.owner }
 
 // Authorize checks that the requester holds perm (proto.Perm*) on a node with
 // the given ACL and returns an error, normally proto.ErrNoAuth, if not. The
@@ -68,9 +82,11 @@ type Authorize func(acl []proto.ACL, perm int32) error
 type Tree struct {
 	nodes      *btree.BTreeG[*Node]
 	ephemerals *btree.BTreeG[ephItem]
+	ephCounts  *btree.BTreeG[ephCount]
 	containers *btree.BTreeG[string]
 	ttls       *btree.BTreeG[string]
 	dataSize   int64     // sum of javaLen(path) + len(data)
+	ephSeq     uint64    // ephemeral index insertions so far
 	acls       *aclTable // nil in a clone until it is first mutated
 	// scratch is the search key of lookups made by mutations, which have
 	// the tree to themselves; readers allocate their own (see Get).
@@ -81,6 +97,7 @@ func empty() *Tree {
 	return &Tree{
 		nodes:      btree.NewG(degree, nodeLess),
 		ephemerals: btree.NewG(degree, ephLess),
+		ephCounts:  btree.NewG(degree, ephCountLess),
 		containers: btree.NewG(degree, btree.Less[string]()),
 		ttls:       btree.NewG(degree, btree.Less[string]()),
 		acls:       newACLTable(),
@@ -117,9 +134,11 @@ func (t *Tree) Clone() *Tree {
 	return &Tree{
 		nodes:      t.nodes.Clone(),
 		ephemerals: t.ephemerals.Clone(),
+		ephCounts:  t.ephCounts.Clone(),
 		containers: t.containers.Clone(),
 		ttls:       t.ttls.Clone(),
 		dataSize:   t.dataSize,
+		ephSeq:     t.ephSeq,
 	}
 }
 
@@ -157,6 +176,12 @@ func (t *Tree) ApproximateDataSize() int64 { return t.dataSize }
 
 // EphemeralCount returns the number of ephemeral nodes.
 func (t *Tree) EphemeralCount() int { return t.ephemerals.Len() }
+
+// ContainerCount returns the number of container nodes.
+func (t *Tree) ContainerCount() int { return t.containers.Len() }
+
+// TTLCount returns the number of TTL nodes.
+func (t *Tree) TTLCount() int { return t.ttls.Len() }
 
 // children calls fn for each child of the node at parent (a stored path, "/"
 // for the root) in name order until fn returns false.
@@ -245,6 +270,45 @@ func (t *Tree) Ephemerals(session int64) []string {
 	return out
 }
 
+// EphemeralsByCreation returns the paths of the ephemeral nodes of session
+// in the order they became ephemeral nodes of this tree: creation order,
+// with a multi's creates in op order. A tree read by ReadTree numbers its
+// ephemerals in the order the snapshot lists them.
+func (t *Tree) EphemeralsByCreation(session int64) []string {
+	var items []ephItem
+	t.ephemerals.AscendGreaterOrEqual(ephItem{owner: session}, func(e ephItem) bool {
+		if e.owner != session {
+			return false
+		}
+		items = append(items, e)
+		return true
+	})
+	slices.SortFunc(items, func(a, b ephItem) int { return cmp.Compare(a.seq, b.seq) })
+	out := make([]string, len(items))
+	for i, e := range items {
+		out[i] = e.path
+	}
+	return out
+}
+
+// EphemeralPeak returns the largest number of ephemeral nodes session has
+// owned at once since the tree was built or ForgetOwner(session) ran. The
+// count survives the session's ephemerals being deleted, as Apache
+// ZooKeeper's per-session set of ephemeral paths does (its capacity, which
+// orders its iteration, only grows).
+func (t *Tree) EphemeralPeak(session int64) int {
+	c, _ := t.ephCounts.Get(ephCount{owner: session})
+	return c.peak
+}
+
+// ForgetOwner drops the ephemeral count of a session that owns no ephemeral
+// node any more (it was closed).
+func (t *Tree) ForgetOwner(session int64) {
+	if c, ok := t.ephCounts.Get(ephCount{owner: session}); ok && c.n == 0 {
+		t.ephCounts.Delete(c)
+	}
+}
+
 // AllEphemerals yields (session, path) for every ephemeral node, ordered by
 // session and then path.
 func (t *Tree) AllEphemerals() iter.Seq2[int64, string] {
@@ -322,11 +386,19 @@ func (t *Tree) index(n *Node, add bool) {
 	switch n.mode {
 	case ModeEphemeral:
 		e := ephItem{owner: n.owner, path: path}
+		c, _ := t.ephCounts.Get(ephCount{owner: n.owner})
+		c.owner = n.owner
 		if add {
+			t.ephSeq++
+			e.seq = t.ephSeq
 			t.ephemerals.ReplaceOrInsert(e)
+			c.n++
+			c.peak = max(c.peak, c.n)
 		} else {
 			t.ephemerals.Delete(e)
+			c.n--
 		}
+		t.ephCounts.ReplaceOrInsert(c)
 	case ModeContainer:
 		if add {
 			t.containers.ReplaceOrInsert(path)

@@ -184,7 +184,10 @@ func (l *labeler) body(rec proto.Record) string {
 	case *proto.SyncResponse:
 		return fmt.Sprintf("path=%q", r.Path)
 	case *proto.GetEphemeralsResponse:
-		return "ephemerals=" + setString(r.Ephemerals)
+		// In order: both servers list a session's ephemerals in the order
+		// of Java's HashSet copy (DataTree.getEphemerals), the order they
+		// are deleted in when the session closes.
+		return fmt.Sprintf("ephemerals=%q", r.Ephemerals)
 	case *proto.GetAllChildrenNumberResponse:
 		return fmt.Sprintf("total=%d", r.TotalNumber)
 	case *proto.ErrorResponse:
@@ -194,7 +197,9 @@ func (l *labeler) body(rec proto.Record) string {
 		for i, c := range r.ClientInfo {
 			ids[i] = c.AuthScheme + ":" + c.User
 		}
-		return "whoami=" + setString(ids)
+		// In order: the identities of a connection are a ConcurrentHashMap
+		// key set in Apache ZooKeeper, iterated in hash order.
+		return fmt.Sprintf("whoami=%q", ids)
 	case *proto.MultiResponse:
 		parts := make([]string, len(r.Results))
 		for i, res := range r.Results {
