@@ -199,7 +199,7 @@ func replicationConfig(cfg *config.Config, logger *slog.Logger) (replication.Con
 	rc := replication.Config{
 		ID:                fmt.Sprint(id),
 		DataDir:           filepath.Join(dataDir, "zkgo"), // replication adds snapshots/
-		LogDir:            filepath.Join(logDir, "zkgo"), // replication adds wal/
+		LogDir:            filepath.Join(logDir, "zkgo"),  // replication adds wal/
 		SnapshotThreshold: uint64(cfg.SnapCount),
 		SnapshotRetain:    cfg.AutopurgeSnapRetainCount,
 		Logger:            logger.With("component", "raft"),
