@@ -131,9 +131,10 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		}
 	}
 	s.tracker.resetFromDB()
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.tracker.run()
 	go s.reapContainers()
+	go s.releaseMemoryWhenIdle()
 	return s, nil
 }
 
