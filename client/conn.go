@@ -164,7 +164,7 @@ func Connect(ctx context.Context, connectString string, opts ...Option) (*Conn, 
 // exists.
 func (c *Conn) checkAuth(ctx context.Context) error {
 	for {
-		_, err := c.call(ctx, newRequest(proto.OpExists, &proto.ExistsRequest{Path: "/"}, &proto.ExistsResponse{}))
+		err := c.send(ctx, proto.OpExists, &proto.ExistsRequest{Path: "/"}, &proto.ExistsResponse{}, nil)
 		c.mu.Lock()
 		fatal := c.fatal
 		c.mu.Unlock()

@@ -178,7 +178,7 @@ func (c *Conn) create(ctx context.Context, path string, data []byte, wantStat bo
 func (c *Conn) createOnce(ctx context.Context, sp string, data []byte, o createOptions, wantStat bool) (string, *Stat, error) {
 	for tries := 0; ; tries++ {
 		op, req, resp := createRequest(sp, data, o, wantStat)
-		_, err := c.call(ctx, newRequest(op, req, resp))
+		err := c.send(ctx, op, req, resp, nil)
 		if err == nil {
 			switch r := resp.(type) {
 			case *proto.Create2Response:
@@ -215,7 +215,7 @@ func (c *Conn) createParents(ctx context.Context, sp string, containers bool) er
 		p += "/" + seg
 		o := createOptions{mode: mode, acl: OpenACL()}
 		op, req, resp := createRequest(p, nil, o, false)
-		_, err := c.call(ctx, newRequest(op, req, resp))
+		err := c.send(ctx, op, req, resp, nil)
 		if err != nil && !errors.Is(err, ErrNodeExists) {
 			return fmt.Errorf("create parent %s: %w", c.clientPath(p), err)
 		}
@@ -227,15 +227,14 @@ func (c *Conn) createParents(ctx context.Context, sp string, containers bool) er
 // node named with prefix, returning its server path and Stat ("" if none).
 func (c *Conn) findProtected(ctx context.Context, parent, prefix string) (string, *Stat, error) {
 	var resp proto.GetChildrenResponse
-	if _, err := c.call(ctx, newRequest(proto.OpGetChildren, &proto.GetChildrenRequest{Path: parent}, &resp)); err != nil {
+	if err := c.send(ctx, proto.OpGetChildren, &proto.GetChildrenRequest{Path: parent}, &resp, nil); err != nil {
 		return "", nil, err
 	}
 	for _, name := range resp.Children {
 		if strings.HasPrefix(name, prefix) {
 			p := joinPath(parent, name)
 			var er proto.ExistsResponse
-			_, err := c.call(ctx, newRequest(proto.OpExists, &proto.ExistsRequest{Path: p}, &er))
-			if err != nil {
+			if err := c.send(ctx, proto.OpExists, &proto.ExistsRequest{Path: p}, &er, nil); err != nil {
 				return "", nil, err
 			}
 			st := er.Stat

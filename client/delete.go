@@ -15,9 +15,9 @@ import (
 // Nodes created concurrently below path can make it fail with ErrNotEmpty
 // after a few rounds.
 func (c *Conn) DeleteRecursive(ctx context.Context, path string) error {
-	sp, err := c.serverPath(path, false)
+	sp, err := c.serverPath("delete", path)
 	if err != nil {
-		return opError("delete", path, err)
+		return err
 	}
 	if path == "/" {
 		return opError("delete", path, ErrBadArguments)
@@ -38,7 +38,7 @@ func (c *Conn) DeleteRecursive(ctx context.Context, path string) error {
 // deleteTree deletes sp's subtree depth first; ErrNoNode only for sp.
 func (c *Conn) deleteTree(ctx context.Context, sp string) error {
 	var resp proto.GetChildrenResponse
-	if _, err := c.call(ctx, newRequest(proto.OpGetChildren, &proto.GetChildrenRequest{Path: sp}, &resp)); err != nil {
+	if err := c.send(ctx, proto.OpGetChildren, &proto.GetChildrenRequest{Path: sp}, &resp, nil); err != nil {
 		return err
 	}
 	for _, name := range resp.Children {
@@ -46,8 +46,7 @@ func (c *Conn) deleteTree(ctx context.Context, sp string) error {
 			return err
 		}
 	}
-	_, err := c.call(ctx, newRequest(proto.OpDelete, &proto.DeleteRequest{Path: sp, Version: -1}, nil))
-	return err
+	return c.send(ctx, proto.OpDelete, &proto.DeleteRequest{Path: sp, Version: -1}, nil, nil)
 }
 
 // DeleteGuaranteed deletes the node at path like Delete, but if the outcome
@@ -58,13 +57,13 @@ func (c *Conn) deleteTree(ctx context.Context, sp string) error {
 // reply was lost); otherwise the error of the foreground attempt. Background
 // retries stop at Close.
 func (c *Conn) DeleteGuaranteed(ctx context.Context, path string, version int32) error {
-	sp, err := c.serverPath(path, false)
+	sp, err := c.serverPath("delete", path)
 	if err != nil {
-		return opError("delete", path, err)
+		return err
 	}
 	uncertain := false
 	err = c.do(ctx, "delete", path, func(attempt int) error {
-		_, err := c.call(ctx, newRequest(proto.OpDelete, &proto.DeleteRequest{Path: sp, Version: version}, nil))
+		err := c.send(ctx, proto.OpDelete, &proto.DeleteRequest{Path: sp, Version: version}, nil, nil)
 		if errors.Is(err, ErrNoNode) && uncertain {
 			return nil
 		}
@@ -188,7 +187,7 @@ func (d *deleter) try(c *Conn, it deleteItem) bool {
 		}
 		path = p
 	}
-	_, err := c.call(ctx, newRequest(proto.OpDelete, &proto.DeleteRequest{Path: path, Version: it.version}, nil))
+	err := c.send(ctx, proto.OpDelete, &proto.DeleteRequest{Path: path, Version: it.version}, nil, nil)
 	switch {
 	case err == nil, errors.Is(err, ErrNoNode):
 		c.logger.Debug("zk: background delete done", "path", c.clientPath(path))

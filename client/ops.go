@@ -13,10 +13,11 @@ import (
 // without chroot or namespace, as the Java client's getConfig does.
 const configPath = "/zookeeper/config"
 
-// serverPath validates a client path and maps it under chroot and namespace.
-func (c *Conn) serverPath(path string, sequential bool) (string, error) {
-	if err := validatePath(path, sequential); err != nil {
-		return "", err
+// serverPath validates a client path and maps it under chroot and namespace;
+// a malformed path fails as op's error.
+func (c *Conn) serverPath(op, path string) (string, error) {
+	if err := validatePath(path, false); err != nil {
+		return "", opError(op, path, err)
 	}
 	return joinPrefix(c.prefix, path), nil
 }
@@ -34,6 +35,56 @@ func (c *Conn) do(ctx context.Context, op, path string, fn func(attempt int) err
 		return fn(attempt)
 	})
 	return opError(op, path, err)
+}
+
+// send sends one request and waits for its reply (see call), decoded into
+// resp unless resp is nil; onReply, if not nil, runs as the reply arrives
+// (see request.onReply).
+func (c *Conn) send(ctx context.Context, code proto.OpCode, req, resp proto.Record, onReply func(proto.Code)) error {
+	r := newRequest(code, req, resp)
+	r.onReply = onReply
+	_, err := c.call(ctx, r)
+	return err
+}
+
+// exchange sends a request of type code under the retry policy, as op on
+// path (see do), and returns the reply, decoded into a fresh R for every
+// attempt; onReply is send's.
+func exchange[R any, P interface {
+	*R
+	proto.Record
+}](ctx context.Context, c *Conn, op, path string, code proto.OpCode, req proto.Record,
+	onReply func(proto.Code)) (R, error) {
+	var resp R
+	err := c.do(ctx, op, path, func(int) error {
+		resp = *new(R)
+		return c.send(ctx, code, req, P(&resp), onReply)
+	})
+	return resp, err
+}
+
+// noWatch stands for no watch kind in oneShotWatch.
+const noWatch = -1
+
+// oneShotWatch returns, if watch, the channel of a one-shot watch on the
+// server path sp and the onReply that registers it once the server has set
+// it: as kind after an OK reply, and as missingKind (unless noWatch) after
+// ErrNoNode, since exists watches a missing node too. One channel serves
+// every attempt of a retried operation: only a reply that ends the retry
+// loop can register it.
+func (c *Conn) oneShotWatch(watch bool, sp string, kind, missingKind int) (chan Event, func(proto.Code)) {
+	if !watch {
+		return nil, nil
+	}
+	ch := make(chan Event, 1)
+	return ch, func(code proto.Code) {
+		switch {
+		case code == proto.OK:
+			c.watches.addOneShot(kind, sp, ch)
+		case code == proto.ErrNoNode && missingKind != noWatch:
+			c.watches.addOneShot(missingKind, sp, ch)
+		}
+	}
 }
 
 // ensureNamespace creates the namespace node and its parents (below the
@@ -55,8 +106,8 @@ func (c *Conn) ensureNamespace(ctx context.Context) error {
 	for _, seg := range strings.Split(c.ns[1:], "/") {
 		p += "/" + seg
 		sp := c.chroot + p
-		_, err := c.call(ctx, newRequest(proto.OpCreate,
-			&proto.CreateRequest{Path: sp, ACL: OpenACL(), Flags: Persistent}, &proto.CreateResponse{}))
+		err := c.send(ctx, proto.OpCreate, &proto.CreateRequest{Path: sp, ACL: OpenACL(), Flags: Persistent},
+			&proto.CreateResponse{}, nil)
 		if err != nil && !errors.Is(err, ErrNodeExists) {
 			return fmt.Errorf("create namespace node %s: %w", p, err)
 		}
@@ -82,38 +133,21 @@ func (c *Conn) GetW(ctx context.Context, path string) ([]byte, *Stat, <-chan Eve
 }
 
 func (c *Conn) get(ctx context.Context, path string, watch bool) ([]byte, *Stat, <-chan Event, error) {
-	sp, err := c.serverPath(path, false)
+	sp, err := c.serverPath("getData", path)
 	if err != nil {
-		return nil, nil, nil, opError("getData", path, err)
+		return nil, nil, nil, err
 	}
 	return c.getData(ctx, "getData", path, sp, watch)
 }
 
 func (c *Conn) getData(ctx context.Context, op, path, sp string, watch bool) ([]byte, *Stat, <-chan Event, error) {
-	var resp proto.GetDataResponse
-	var ch chan Event
-	err := c.do(ctx, op, path, func(int) error {
-		resp = proto.GetDataResponse{}
-		r := newRequest(proto.OpGetData, &proto.GetDataRequest{Path: sp, Watch: watch}, &resp)
-		if watch {
-			ch = make(chan Event, 1)
-			r.onReply = func(code proto.Code) {
-				if code == proto.OK {
-					c.watches.addOneShot(watchData, sp, ch)
-				}
-			}
-		}
-		_, err := c.call(ctx, r)
-		return err
-	})
+	ch, onReply := c.oneShotWatch(watch, sp, watchData, noWatch)
+	resp, err := exchange[proto.GetDataResponse](ctx, c, op, path, proto.OpGetData,
+		&proto.GetDataRequest{Path: sp, Watch: watch}, onReply)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	st := resp.Stat
-	if ch == nil {
-		return resp.Data, &st, nil, nil
-	}
-	return resp.Data, &st, ch, nil
+	return resp.Data, &resp.Stat, ch, nil
 }
 
 // Exists returns the Stat of the node at path, or nil (and no error) if there
@@ -131,28 +165,16 @@ func (c *Conn) ExistsW(ctx context.Context, path string) (*Stat, <-chan Event, e
 }
 
 func (c *Conn) exists(ctx context.Context, path string, watch bool) (*Stat, <-chan Event, error) {
-	sp, err := c.serverPath(path, false)
+	sp, err := c.serverPath("exists", path)
 	if err != nil {
-		return nil, nil, opError("exists", path, err)
+		return nil, nil, err
 	}
+	ch, onReply := c.oneShotWatch(watch, sp, watchData, watchExist)
 	var resp proto.ExistsResponse
-	var ch chan Event
 	var found bool
 	err = c.do(ctx, "exists", path, func(int) error {
 		resp = proto.ExistsResponse{}
-		r := newRequest(proto.OpExists, &proto.ExistsRequest{Path: sp, Watch: watch}, &resp)
-		if watch {
-			ch = make(chan Event, 1)
-			r.onReply = func(code proto.Code) {
-				switch code {
-				case proto.OK:
-					c.watches.addOneShot(watchData, sp, ch)
-				case proto.ErrNoNode:
-					c.watches.addOneShot(watchExist, sp, ch)
-				}
-			}
-		}
-		_, err := c.call(ctx, r)
+		err := c.send(ctx, proto.OpExists, &proto.ExistsRequest{Path: sp, Watch: watch}, &resp, onReply)
 		found = err == nil
 		if errors.Is(err, ErrNoNode) {
 			err = nil
@@ -162,50 +184,36 @@ func (c *Conn) exists(ctx context.Context, path string, watch bool) (*Stat, <-ch
 	if err != nil {
 		return nil, nil, err
 	}
-	var st *Stat
-	if found {
-		s := resp.Stat
-		st = &s
+	if !found {
+		return nil, ch, nil
 	}
-	if ch == nil {
-		return st, nil, nil
-	}
-	return st, ch, nil
+	return &resp.Stat, ch, nil
 }
 
 // Set replaces the data of the node at path if its version is version (-1
 // matches any) and returns the new Stat.
 func (c *Conn) Set(ctx context.Context, path string, data []byte, version int32) (*Stat, error) {
-	sp, err := c.serverPath(path, false)
-	if err != nil {
-		return nil, opError("setData", path, err)
-	}
-	var resp proto.SetDataResponse
-	err = c.do(ctx, "setData", path, func(int) error {
-		_, err := c.call(ctx, newRequest(proto.OpSetData,
-			&proto.SetDataRequest{Path: sp, Data: data, Version: version}, &resp))
-		return err
-	})
+	sp, err := c.serverPath("setData", path)
 	if err != nil {
 		return nil, err
 	}
-	st := resp.Stat
-	return &st, nil
+	resp, err := exchange[proto.SetDataResponse](ctx, c, "setData", path, proto.OpSetData,
+		&proto.SetDataRequest{Path: sp, Data: data, Version: version}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &resp.Stat, nil
 }
 
 // Children returns the names of the children of the node at path, in the
 // server's order (not sorted).
 func (c *Conn) Children(ctx context.Context, path string) ([]string, error) {
-	sp, err := c.serverPath(path, false)
+	sp, err := c.serverPath("getChildren", path)
 	if err != nil {
-		return nil, opError("getChildren", path, err)
+		return nil, err
 	}
-	var resp proto.GetChildrenResponse
-	err = c.do(ctx, "getChildren", path, func(int) error {
-		resp = proto.GetChildrenResponse{}
-		_, err := c.call(ctx, newRequest(proto.OpGetChildren, &proto.GetChildrenRequest{Path: sp}, &resp))
-		return err
-	})
+	resp, err := exchange[proto.GetChildrenResponse](ctx, c, "getChildren", path, proto.OpGetChildren,
+		&proto.GetChildrenRequest{Path: sp}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -226,102 +234,69 @@ func (c *Conn) ChildrenW(ctx context.Context, path string) ([]string, *Stat, <-c
 }
 
 func (c *Conn) children2(ctx context.Context, path string, watch bool) ([]string, *Stat, <-chan Event, error) {
-	sp, err := c.serverPath(path, false)
-	if err != nil {
-		return nil, nil, nil, opError("getChildren2", path, err)
-	}
-	var resp proto.GetChildren2Response
-	var ch chan Event
-	err = c.do(ctx, "getChildren2", path, func(int) error {
-		resp = proto.GetChildren2Response{}
-		r := newRequest(proto.OpGetChildren2, &proto.GetChildren2Request{Path: sp, Watch: watch}, &resp)
-		if watch {
-			ch = make(chan Event, 1)
-			r.onReply = func(code proto.Code) {
-				if code == proto.OK {
-					c.watches.addOneShot(watchChild, sp, ch)
-				}
-			}
-		}
-		_, err := c.call(ctx, r)
-		return err
-	})
+	sp, err := c.serverPath("getChildren2", path)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	st := resp.Stat
-	if ch == nil {
-		return resp.Children, &st, nil, nil
+	ch, onReply := c.oneShotWatch(watch, sp, watchChild, noWatch)
+	resp, err := exchange[proto.GetChildren2Response](ctx, c, "getChildren2", path, proto.OpGetChildren2,
+		&proto.GetChildren2Request{Path: sp, Watch: watch}, onReply)
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	return resp.Children, &st, ch, nil
+	return resp.Children, &resp.Stat, ch, nil
 }
 
 // GetACL returns the ACL of the node at path and its Stat.
 func (c *Conn) GetACL(ctx context.Context, path string) ([]ACL, *Stat, error) {
-	sp, err := c.serverPath(path, false)
-	if err != nil {
-		return nil, nil, opError("getACL", path, err)
-	}
-	var resp proto.GetACLResponse
-	err = c.do(ctx, "getACL", path, func(int) error {
-		resp = proto.GetACLResponse{}
-		_, err := c.call(ctx, newRequest(proto.OpGetACL, &proto.GetACLRequest{Path: sp}, &resp))
-		return err
-	})
+	sp, err := c.serverPath("getACL", path)
 	if err != nil {
 		return nil, nil, err
 	}
-	st := resp.Stat
-	return resp.ACL, &st, nil
+	resp, err := exchange[proto.GetACLResponse](ctx, c, "getACL", path, proto.OpGetACL,
+		&proto.GetACLRequest{Path: sp}, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return resp.ACL, &resp.Stat, nil
 }
 
 // SetACL replaces the ACL of the node at path if its ACL version (aversion)
 // is version (-1 matches any) and returns the new Stat.
 func (c *Conn) SetACL(ctx context.Context, path string, acl []ACL, version int32) (*Stat, error) {
-	sp, err := c.serverPath(path, false)
-	if err != nil {
-		return nil, opError("setACL", path, err)
-	}
-	var resp proto.SetACLResponse
-	err = c.do(ctx, "setACL", path, func(int) error {
-		_, err := c.call(ctx, newRequest(proto.OpSetACL,
-			&proto.SetACLRequest{Path: sp, ACL: acl, Version: version}, &resp))
-		return err
-	})
+	sp, err := c.serverPath("setACL", path)
 	if err != nil {
 		return nil, err
 	}
-	st := resp.Stat
-	return &st, nil
+	resp, err := exchange[proto.SetACLResponse](ctx, c, "setACL", path, proto.OpSetACL,
+		&proto.SetACLRequest{Path: sp, ACL: acl, Version: version}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &resp.Stat, nil
 }
 
 // Sync waits until the server this Conn is connected to has applied every
 // write the leader had committed when the request arrived, so that reads
 // issued after it see them.
 func (c *Conn) Sync(ctx context.Context, path string) error {
-	sp, err := c.serverPath(path, false)
+	sp, err := c.serverPath("sync", path)
 	if err != nil {
-		return opError("sync", path, err)
-	}
-	return c.do(ctx, "sync", path, func(int) error {
-		_, err := c.call(ctx, newRequest(proto.OpSync, &proto.SyncRequest{Path: sp}, &proto.SyncResponse{}))
 		return err
-	})
+	}
+	_, err = exchange[proto.SyncResponse](ctx, c, "sync", path, proto.OpSync, &proto.SyncRequest{Path: sp}, nil)
+	return err
 }
 
 // GetEphemerals returns the paths of the session's ephemeral nodes whose
 // path starts with prefix ("/" for all), within the chroot and namespace.
 func (c *Conn) GetEphemerals(ctx context.Context, prefix string) ([]string, error) {
-	sp, err := c.serverPath(prefix, false)
+	sp, err := c.serverPath("getEphemerals", prefix)
 	if err != nil {
-		return nil, opError("getEphemerals", prefix, err)
+		return nil, err
 	}
-	var resp proto.GetEphemeralsResponse
-	err = c.do(ctx, "getEphemerals", prefix, func(int) error {
-		resp = proto.GetEphemeralsResponse{}
-		_, err := c.call(ctx, newRequest(proto.OpGetEphemerals, &proto.GetEphemeralsRequest{PrefixPath: sp}, &resp))
-		return err
-	})
+	resp, err := exchange[proto.GetEphemeralsResponse](ctx, c, "getEphemerals", prefix, proto.OpGetEphemerals,
+		&proto.GetEphemeralsRequest{PrefixPath: sp}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -338,28 +313,19 @@ func (c *Conn) GetEphemerals(ctx context.Context, prefix string) ([]string, erro
 // GetAllChildrenNumber returns the number of descendants of the node at path
 // (not counting the node itself).
 func (c *Conn) GetAllChildrenNumber(ctx context.Context, path string) (int, error) {
-	sp, err := c.serverPath(path, false)
+	sp, err := c.serverPath("getAllChildrenNumber", path)
 	if err != nil {
-		return 0, opError("getAllChildrenNumber", path, err)
+		return 0, err
 	}
-	var resp proto.GetAllChildrenNumberResponse
-	err = c.do(ctx, "getAllChildrenNumber", path, func(int) error {
-		_, err := c.call(ctx, newRequest(proto.OpGetAllChildrenNumber,
-			&proto.GetAllChildrenNumberRequest{Path: sp}, &resp))
-		return err
-	})
+	resp, err := exchange[proto.GetAllChildrenNumberResponse](ctx, c, "getAllChildrenNumber", path,
+		proto.OpGetAllChildrenNumber, &proto.GetAllChildrenNumberRequest{Path: sp}, nil)
 	return int(resp.TotalNumber), err
 }
 
 // WhoAmI returns the identities the server associates with the session
 // (Apache ZooKeeper 3.7+).
 func (c *Conn) WhoAmI(ctx context.Context) ([]ClientInfo, error) {
-	var resp proto.WhoAmIResponse
-	err := c.do(ctx, "whoAmI", "", func(int) error {
-		resp = proto.WhoAmIResponse{}
-		_, err := c.call(ctx, newRequest(proto.OpWhoAmI, nil, &resp))
-		return err
-	})
+	resp, err := exchange[proto.WhoAmIResponse](ctx, c, "whoAmI", "", proto.OpWhoAmI, nil, nil)
 	return resp.ClientInfo, err
 }
 
@@ -373,8 +339,7 @@ func (c *Conn) AddAuth(ctx context.Context, scheme string, auth []byte) error {
 	c.auths = append(c.auths, a)
 	c.mu.Unlock()
 	err := retryLoop(ctx, c.cfg.retry, c.clk, func(int) error {
-		_, err := c.call(ctx, newRequest(proto.OpAuth, &proto.AuthPacket{Scheme: a.scheme, Auth: a.auth}, nil))
-		return err
+		return c.send(ctx, proto.OpAuth, &proto.AuthPacket{Scheme: a.scheme, Auth: a.auth}, nil, nil)
 	})
 	return opError("auth", "", err)
 }
@@ -400,18 +365,12 @@ func (c *Conn) GetConfigW(ctx context.Context) ([]byte, *Stat, <-chan Event, err
 // answer ErrReconfigDisabled unless reconfigEnabled=true, and require an
 // authorized (for example super) identity.
 func (c *Conn) Reconfig(ctx context.Context, joining, leaving, members string, fromConfig int64) ([]byte, *Stat, error) {
-	var resp proto.GetDataResponse
 	req := &reconfigRequest{joining: joining, leaving: leaving, members: members, fromConfig: fromConfig}
-	err := c.do(ctx, "reconfig", "", func(int) error {
-		resp = proto.GetDataResponse{}
-		_, err := c.call(ctx, newRequest(proto.OpReconfig, req, &resp))
-		return err
-	})
+	resp, err := exchange[proto.GetDataResponse](ctx, c, "reconfig", "", proto.OpReconfig, req, nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	st := resp.Stat
-	return resp.Data, &st, nil
+	return resp.Data, &resp.Stat, nil
 }
 
 // reconfigRequest encodes ReconfigRequest with empty strings as null
@@ -442,12 +401,11 @@ func (r *reconfigRequest) Decode(d *proto.Decoder) error {
 // Delete deletes the node at path if its version is version (-1 matches
 // any). It fails with ErrNotEmpty if the node has children.
 func (c *Conn) Delete(ctx context.Context, path string, version int32) error {
-	sp, err := c.serverPath(path, false)
+	sp, err := c.serverPath("delete", path)
 	if err != nil {
-		return opError("delete", path, err)
+		return err
 	}
 	return c.do(ctx, "delete", path, func(int) error {
-		_, err := c.call(ctx, newRequest(proto.OpDelete, &proto.DeleteRequest{Path: sp, Version: version}, nil))
-		return err
+		return c.send(ctx, proto.OpDelete, &proto.DeleteRequest{Path: sp, Version: version}, nil, nil)
 	})
 }

@@ -107,30 +107,13 @@ func (t *Txn) Commit(ctx context.Context) ([]OpResult, error) {
 		return nil, opError("multi", "", t.err)
 	}
 	c := t.c
-	var resp proto.MultiResponse
-	var code proto.Code
-	err := c.do(ctx, "multi", "", func(int) error {
-		resp = proto.MultiResponse{}
-		r := newRequest(proto.OpMulti, &proto.MultiRequest{Ops: t.ops}, &resp)
-		r.bodyOnError = true
-		_, err := c.call(ctx, r)
-		code = proto.AsCode(err)
-		var pc proto.Code
-		if err != nil && errors.As(err, &pc) && len(resp.Results) > 0 {
-			return nil // per-op results follow
-		}
-		return err
-	})
+	replies, code, err := c.multi(ctx, "multi", proto.OpMulti, t.ops)
 	if err != nil {
 		return nil, err
 	}
-	if len(resp.Results) != len(t.ops) {
-		return nil, opError("multi", "", fmt.Errorf("%w: %d results for %d ops", ErrMarshallingError,
-			len(resp.Results), len(t.ops)))
-	}
 	results := make([]OpResult, len(t.ops))
 	failed := -1
-	for i, res := range resp.Results {
+	for i, res := range replies {
 		out := OpResult{Op: t.ops[i].Type, Path: t.paths[i]}
 		switch r := res.Resp.(type) {
 		case *proto.Create2Response:
@@ -165,6 +148,35 @@ func (t *Txn) Commit(ctx context.Context) ([]OpResult, error) {
 	return results, nil
 }
 
+// multi sends a multi or multiRead request of ops under the retry policy, as
+// op (see do), and returns the per-op results, one per op, and the reply's
+// code: OK, or the error code of a failed transaction.
+func (c *Conn) multi(ctx context.Context, op string, code proto.OpCode, ops []proto.MultiOp) ([]proto.MultiResult,
+	proto.Code, error) {
+	var resp proto.MultiResponse
+	var rc proto.Code
+	err := c.do(ctx, op, "", func(int) error {
+		resp = proto.MultiResponse{}
+		r := newRequest(code, &proto.MultiRequest{Ops: ops}, &resp)
+		r.bodyOnError = true
+		_, err := c.call(ctx, r)
+		rc = proto.AsCode(err)
+		var pc proto.Code
+		if err != nil && errors.As(err, &pc) && len(resp.Results) > 0 {
+			return nil // per-op results follow
+		}
+		return err
+	})
+	if err != nil {
+		return nil, rc, err
+	}
+	if len(resp.Results) != len(ops) {
+		return nil, rc, opError(op, "", fmt.Errorf("%w: %d results for %d ops", ErrMarshallingError,
+			len(resp.Results), len(ops)))
+	}
+	return resp.Results, rc, nil
+}
+
 // ReadOp is one read of MultiRead: built with ReadData or ReadChildren.
 type ReadOp struct {
 	op   proto.OpCode
@@ -190,7 +202,7 @@ type ReadResult struct {
 // 3.6+). Unlike Commit it is not atomic: each read succeeds or fails on its
 // own, reported in its ReadResult.
 func (c *Conn) MultiRead(ctx context.Context, ops ...ReadOp) ([]ReadResult, error) {
-	req := &proto.MultiRequest{Ops: make([]proto.MultiOp, len(ops))}
+	reads := make([]proto.MultiOp, len(ops))
 	for i, op := range ops {
 		if err := validatePath(op.path, false); err != nil {
 			return nil, opError("multiRead", op.path, err)
@@ -200,29 +212,14 @@ func (c *Conn) MultiRead(ctx context.Context, ops ...ReadOp) ([]ReadResult, erro
 		if op.op == proto.OpGetChildren {
 			body = &proto.GetChildrenRequest{Path: sp}
 		}
-		req.Ops[i] = proto.MultiOp{Type: op.op, Req: body}
+		reads[i] = proto.MultiOp{Type: op.op, Req: body}
 	}
-	var resp proto.MultiResponse
-	err := c.do(ctx, "multiRead", "", func(int) error {
-		resp = proto.MultiResponse{}
-		r := newRequest(proto.OpMultiRead, req, &resp)
-		r.bodyOnError = true
-		_, err := c.call(ctx, r)
-		var pc proto.Code
-		if err != nil && errors.As(err, &pc) && len(resp.Results) > 0 {
-			return nil
-		}
-		return err
-	})
+	results, _, err := c.multi(ctx, "multiRead", proto.OpMultiRead, reads)
 	if err != nil {
 		return nil, err
 	}
-	if len(resp.Results) != len(ops) {
-		return nil, opError("multiRead", "", fmt.Errorf("%w: %d results for %d ops", ErrMarshallingError,
-			len(resp.Results), len(ops)))
-	}
 	out := make([]ReadResult, len(ops))
-	for i, res := range resp.Results {
+	for i, res := range results {
 		switch r := res.Resp.(type) {
 		case *proto.GetDataResponse:
 			st := r.Stat

@@ -323,8 +323,8 @@ func (w *Watcher) Remove(ctx context.Context) error {
 	if !found || others || c.State() == Suspended || c.State() == Lost {
 		return nil
 	}
-	_, err := c.call(ctx, newRequest(proto.OpRemoveWatches,
-		&proto.RemoveWatchesRequest{Path: w.sp, Type: proto.WatcherAny}, nil))
+	req := &proto.RemoveWatchesRequest{Path: w.sp, Type: proto.WatcherAny}
+	err := c.send(ctx, proto.OpRemoveWatches, req, nil, nil)
 	if errors.Is(err, ErrNoWatcher) {
 		err = nil
 	}
@@ -337,25 +337,23 @@ func (w *Watcher) Remove(ctx context.Context) error {
 // also covers every descendant, except for NodeChildrenChanged events which
 // recursive watches do not receive. The node need not exist.
 func (c *Conn) AddWatch(ctx context.Context, path string, recursive bool) (*Watcher, error) {
-	sp, err := c.serverPath(path, false)
+	sp, err := c.serverPath("addWatch", path)
 	if err != nil {
-		return nil, opError("addWatch", path, err)
+		return nil, err
 	}
 	mode := proto.AddWatchPersistent
 	if recursive {
 		mode = proto.AddWatchPersistentRecursive
 	}
-	var w *Watcher
+	// Only a reply that ends the retry loop can register w (see
+	// oneShotWatch), so one Watcher serves every attempt.
+	w := &Watcher{c: c, sp: sp, path: path, recursive: recursive, p: newPump[Event](), ch: make(chan Event)}
 	err = c.do(ctx, "addWatch", path, func(int) error {
-		w = &Watcher{c: c, sp: sp, path: path, recursive: recursive, p: newPump[Event](), ch: make(chan Event)}
-		r := newRequest(proto.OpAddWatch, &proto.AddWatchRequest{Path: sp, Mode: mode}, nil)
-		r.onReply = func(code proto.Code) {
+		return c.send(ctx, proto.OpAddWatch, &proto.AddWatchRequest{Path: sp, Mode: mode}, nil, func(code proto.Code) {
 			if code == proto.OK {
 				c.watches.addWatcher(w)
 			}
-		}
-		_, err := c.call(ctx, r)
-		return err
+		})
 	})
 	if err != nil {
 		return nil, err
@@ -372,21 +370,19 @@ func (c *Conn) AddWatch(ctx context.Context, path string, recursive bool) (*Watc
 // EventPersistentWatchRemoved. It fails with ErrNoWatcher if this Conn has
 // no such watch.
 func (c *Conn) RemoveWatches(ctx context.Context, path string, t WatcherType) error {
-	sp, err := c.serverPath(path, false)
+	sp, err := c.serverPath("removeWatches", path)
 	if err != nil {
-		return opError("removeWatches", path, err)
+		return err
 	}
 	if !c.watches.has(sp, t) {
 		return opError("removeWatches", path, ErrNoWatcher)
 	}
 	return c.do(ctx, "removeWatches", path, func(int) error {
-		r := newRequest(proto.OpRemoveWatches, &proto.RemoveWatchesRequest{Path: sp, Type: t}, nil)
-		r.onReply = func(code proto.Code) {
+		req := &proto.RemoveWatchesRequest{Path: sp, Type: t}
+		return c.send(ctx, proto.OpRemoveWatches, req, nil, func(code proto.Code) {
 			if code == proto.OK {
 				c.watches.remove(sp, t)
 			}
-		}
-		_, err := c.call(ctx, r)
-		return err
+		})
 	})
 }

@@ -21,7 +21,15 @@ type command struct {
 	// extension marks zkcli's own commands, left out of zkCli's usage text so
 	// that its output stays the same.
 	extension bool
-	run       func(sh *shell, ctx context.Context, c *command, words []string) error
+	// deprecated is zkCli's warning for the old "cmd path arg" form, which
+	// it still accepts; watchArg says the old third word meant -w.
+	deprecated string
+	watchArg   bool
+	help       string // what -? prints (ls only)
+	// minArgs and maxArgs bound the number of arguments, the command's name
+	// included (0: no bound); parseCmd fails with the usage outside them.
+	minArgs, maxArgs int
+	run              func(sh *shell, ctx context.Context, c *command, words []string) error
 }
 
 // usageLine is the command's usage, CliCommand.getUsageStr.
@@ -40,32 +48,36 @@ func commands() []*command {
 		{name: "printwatches", options: "on|off"},
 		{name: "quit", options: ""},
 		{name: "close", options: "", run: runClose},
-		{name: "create", options: "[-s] [-e] [-c] [-t ttl] path [data] [acl]", run: runCreate},
-		{name: "delete", options: "[-v version] path", run: runDelete},
-		{name: "deleteall", options: "path [-b batch size]", run: runDeleteAll},
-		{name: "set", options: "[-s] [-v version] path data", run: runSet},
-		{name: "get", options: "[-s] [-w] path", run: runGet},
-		{name: "ls", options: "[-s] [-w] [-R] path", run: runLs},
-		{name: "getAcl", options: "[-s] path", run: runGetACL},
-		{name: "setAcl", options: "[-s] [-v version] [-R] path acl", run: runSetACL},
-		{name: "stat", options: "[-w] path", run: runStat},
-		{name: "sync", options: "path", run: runSync},
-		{name: "setquota", options: "-n|-b|-N|-B val path", run: runSetQuota},
-		{name: "listquota", options: "path", run: runListQuota},
-		{name: "delquota", options: "[-n|-b|-N|-B] path", run: runDelQuota},
-		{name: "addauth", options: "scheme auth", run: runAddAuth},
+		{name: "create", minArgs: 2, options: "[-s] [-e] [-c] [-t ttl] path [data] [acl]", run: runCreate},
+		{name: "delete", minArgs: 2, options: "[-v version] path", run: runDelete,
+			deprecated: "'delete path [version]' has been deprecated. Please use 'delete [-v version] path' instead."},
+		{name: "deleteall", minArgs: 2, options: "path [-b batch size]", run: runDeleteAll},
+		{name: "set", minArgs: 3, options: "[-s] [-v version] path data", run: runSet},
+		{name: "get", minArgs: 2, options: "[-s] [-w] path", run: runGet,
+			deprecated: "'get path [watch]' has been deprecated. Please use 'get [-s] [-w] path' instead.", watchArg: true},
+		{name: "ls", minArgs: 2, options: "[-s] [-w] [-R] path", run: runLs, help: lsHelp,
+			deprecated: "'ls path [watch]' has been deprecated. Please use 'ls [-w] path' instead.", watchArg: true},
+		{name: "getAcl", minArgs: 2, options: "[-s] path", run: runGetACL},
+		{name: "setAcl", minArgs: 3, options: "[-s] [-v version] [-R] path acl", run: runSetACL},
+		{name: "stat", minArgs: 2, options: "[-w] path", run: runStat,
+			deprecated: "'stat path [watch]' has been deprecated. Please use 'stat [-w] path' instead.", watchArg: true},
+		{name: "sync", minArgs: 2, options: "path", run: runSync},
+		{name: "setquota", minArgs: 2, options: "-n|-b|-N|-B val path", run: runSetQuota},
+		{name: "listquota", minArgs: 2, options: "path", run: runListQuota},
+		{name: "delquota", minArgs: 2, options: "[-n|-b|-N|-B] path", run: runDelQuota},
+		{name: "addauth", minArgs: 2, options: "scheme auth", run: runAddAuth},
 		{name: "reconfig", options: "[-s] [-v version] [[-file path] | [-members serverID=host:port1:port2;port3[,...]*]] | " +
 			"[-add serverId=host:port1:port2;port3[,...]]* [-remove serverId[,...]*]", run: runReconfig},
 		{name: "config", options: "[-c] [-w] [-s]", run: runConfig},
-		{name: "removewatches", options: "path [-c|-d|-a] [-l]", run: runRemoveWatches},
+		{name: "removewatches", minArgs: 2, options: "path [-c|-d|-a] [-l]", run: runRemoveWatches},
 		{name: "getEphemerals", options: "path", run: runGetEphemerals},
-		{name: "getAllChildrenNumber", options: "path", run: runGetAllChildrenNumber},
-		{name: "version", options: "", run: runVersion},
+		{name: "getAllChildrenNumber", minArgs: 2, options: "path", run: runGetAllChildrenNumber},
+		{name: "version", maxArgs: 1, options: "", run: runVersion},
 		{name: "addWatch", options: "[-m mode] path # optional mode is one of [PERSISTENT, PERSISTENT_RECURSIVE] - " +
-			"default is PERSISTENT_RECURSIVE", run: runAddWatch},
+			"default is PERSISTENT_RECURSIVE", run: runAddWatch, minArgs: 2, maxArgs: 2},
 		{name: "whoami", options: "", run: runWhoAmI},
 		{name: "help", options: "", extension: true},
-		{name: "tree", options: "[path]", extension: true, run: runTree},
+		{name: "tree", maxArgs: 2, options: "[path]", extension: true, run: runTree},
 	}
 }
 
@@ -141,19 +153,99 @@ func keeperErrMessage(err error, path string) string {
 	return err.Error()
 }
 
-// retainCompatibility handles zkCli's deprecated "cmd path watch" forms: the
-// third word of the original line becomes -w (if rewrite) and the line is
-// parsed again.
-func (c *command) retainCompatibility(sh *shell, set *optSet, words []string, p *parsedArgs, rewrite bool,
-	msg string) (*parsedArgs, error) {
-	if len(p.args) <= 2 {
+// parseCmd parses words with set and zkCli's checks, in zkCli's order: the
+// options (see parse), -? (ls prints its help), the number of arguments, and
+// the deprecated "cmd path arg" form, for which zkCli warns and parses the
+// line again, the third word rewritten to -w if it meant the watch flag.
+// (zkCli's ls counts its arguments after that form, with the same outcome:
+// the form needs three and leaves at least two.)
+func (c *command) parseCmd(sh *shell, set *optSet, words []string) (*parsedArgs, error) {
+	p, err := c.parse(set, words)
+	if err != nil {
+		return nil, err
+	}
+	if c.help != "" && p.has("?") {
+		fmt.Fprint(sh.out, c.help)
+	}
+	if len(p.args) < c.minArgs || c.maxArgs > 0 && len(p.args) > c.maxArgs {
+		return nil, c.usageErr()
+	}
+	if c.deprecated == "" || len(p.args) <= 2 {
 		return p, nil
 	}
-	if rewrite {
+	if c.watchArg {
 		words[2] = "-w"
 	}
-	fmt.Fprintln(sh.errOut, msg)
+	fmt.Fprintln(sh.errOut, c.deprecated)
 	return c.parse(set, words)
+}
+
+// nodeArgs is a parsed command on the node its first argument names.
+type nodeArgs struct {
+	*parsedArgs
+	path    string
+	asJSON  bool  // -o json
+	version int32 // -v, -1 without it
+}
+
+// parseNode is parseCmd (for a command with minArgs 2 or more) followed by
+// the checks of -o and -v, for the commands that have them.
+func (c *command) parseNode(sh *shell, set *optSet, words []string) (*nodeArgs, error) {
+	p, err := c.parseCmd(sh, set, words)
+	if err != nil {
+		return nil, err
+	}
+	asJSON, err := c.wantJSON(p)
+	if err != nil {
+		return nil, err
+	}
+	version, err := c.parseVersion(p)
+	if err != nil {
+		return nil, err
+	}
+	return &nodeArgs{parsedArgs: p, path: p.args[1], asJSON: asJSON, version: version}, nil
+}
+
+// connNode checks path as the Java client does before sending anything,
+// then returns the session (see conn), with errors worded as zkCli's for
+// path.
+func (sh *shell) connNode(ctx context.Context, path string) (session, error) {
+	if err := validatePath(path, false); err != nil {
+		return nil, fail(err.Error())
+	}
+	s, err := sh.conn(ctx)
+	if err != nil {
+		return nil, serverErr(err, path)
+	}
+	return s, nil
+}
+
+// openNode is parseNode then connNode: how most node commands start.
+func (c *command) openNode(ctx context.Context, sh *shell, set *optSet, words []string) (*nodeArgs, session, error) {
+	n, err := c.parseNode(sh, set, words)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := sh.connNode(ctx, n.path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return n, s, nil
+}
+
+// printStatIf prints st if the command was given -s.
+func (sh *shell) printStatIf(p *parsedArgs, st *client.Stat) {
+	if p.has("s") {
+		printStat(sh.out, st, sh.loc)
+	}
+}
+
+// nodeText is node data as zkCli prints it: "null" for null data.
+func nodeText(data []byte) string {
+	if data == nil {
+		return "null"
+	}
+	return javaString(data)
 }
 
 func runClose(sh *shell, ctx context.Context, c *command, words []string) error {
@@ -165,12 +257,9 @@ func runClose(sh *shell, ctx context.Context, c *command, words []string) error 
 func runCreate(sh *shell, ctx context.Context, c *command, words []string) error {
 	set := &optSet{opts: []opt{{name: "e", desc: "ephemeral"}, {name: "s", desc: "sequential"},
 		{name: "c", desc: "container"}, {name: "t", hasArg: true, desc: "ttl"}}}
-	p, err := c.parse(set, words)
+	p, err := c.parseCmd(sh, set, words)
 	if err != nil {
 		return err
-	}
-	if len(p.args) < 2 {
-		return c.usageErr()
 	}
 	hasE, hasS, hasC, hasT := p.has("e"), p.has("s"), p.has("c"), p.has("t")
 	if hasC && (hasE || hasS) {
@@ -305,58 +394,31 @@ func (c *command) parseVersion(p *parsedArgs) (int32, error) {
 }
 
 func runDelete(sh *shell, ctx context.Context, c *command, words []string) error {
-	set := &optSet{opts: []opt{{name: "v", hasArg: true, desc: "version"}}}
-	p, err := c.parse(set, words)
+	n, s, err := c.openNode(ctx, sh, &optSet{opts: []opt{{name: "v", hasArg: true, desc: "version"}}}, words)
 	if err != nil {
 		return err
 	}
-	if len(p.args) < 2 {
-		return c.usageErr()
-	}
-	if p, err = c.retainCompatibility(sh, set, words, p, false,
-		"'delete path [version]' has been deprecated. Please use 'delete [-v version] path' instead."); err != nil {
-		return err
-	}
-	path := p.args[1]
-	version, err := c.parseVersion(p)
-	if err != nil {
-		return err
-	}
-	if err := validatePath(path, false); err != nil {
-		return fail(err.Error())
-	}
-	s, err := sh.conn(ctx)
-	if err == nil {
-		err = s.Delete(ctx, path, version)
-	}
-	if err != nil {
-		return serverErr(err, path)
+	if err := s.Delete(ctx, n.path, n.version); err != nil {
+		return serverErr(err, n.path)
 	}
 	return nil
 }
 
 func runDeleteAll(sh *shell, ctx context.Context, c *command, words []string) error {
-	set := &optSet{opts: []opt{{name: "b", hasArg: true, desc: "batch size"}}}
-	p, err := c.parse(set, words)
+	n, err := c.parseNode(sh, &optSet{opts: []opt{{name: "b", hasArg: true, desc: "batch size"}}}, words)
 	if err != nil {
 		return err
 	}
-	if len(p.args) < 2 {
-		return c.usageErr()
-	}
 	batch := int32(1000)
-	if p.has("b") {
-		if batch, err = javaParseInt(p.value("b")); err != nil {
+	if n.has("b") {
+		if batch, err = javaParseInt(n.value("b")); err != nil {
 			return fail("-b argument must be an int value")
 		}
 	}
-	root := p.args[1]
-	if err := validatePath(root, false); err != nil {
-		return fail(err.Error())
-	}
-	s, err := sh.conn(ctx)
+	root := n.path
+	s, err := sh.connNode(ctx, root)
 	if err != nil {
-		return serverErr(err, root)
+		return err
 	}
 	// List the subtree breadth first, then delete it leaves first in
 	// multi batches, as ZKUtil.deleteRecursive.
@@ -395,76 +457,34 @@ func joinChild(parent, name string) string {
 
 func runSet(sh *shell, ctx context.Context, c *command, words []string) error {
 	set := &optSet{opts: []opt{{name: "s", desc: "stats"}, {name: "v", hasArg: true, desc: "version"}}}
-	p, err := c.parse(set, words)
+	n, s, err := c.openNode(ctx, sh, set, words)
 	if err != nil {
 		return err
 	}
-	if len(p.args) < 3 {
-		return c.usageErr()
-	}
-	path, data := p.args[1], []byte(p.args[2])
-	version, err := c.parseVersion(p)
+	st, err := s.Set(ctx, n.path, []byte(n.args[2]), n.version)
 	if err != nil {
-		return err
+		return serverErr(err, n.path)
 	}
-	if err := validatePath(path, false); err != nil {
-		return fail(err.Error())
-	}
-	s, err := sh.conn(ctx)
-	if err != nil {
-		return serverErr(err, path)
-	}
-	st, err := s.Set(ctx, path, data, version)
-	if err != nil {
-		return serverErr(err, path)
-	}
-	if p.has("s") {
-		printStat(sh.out, st, sh.loc)
-	}
+	sh.printStatIf(n.parsedArgs, st)
 	return nil
 }
 
 func runGet(sh *shell, ctx context.Context, c *command, words []string) error {
 	set := &optSet{opts: []opt{{name: "s", desc: "stats"}, {name: "w", desc: "watch"}, optJSON()}}
-	p, err := c.parse(set, words)
+	n, s, err := c.openNode(ctx, sh, set, words)
 	if err != nil {
 		return err
 	}
-	if len(p.args) < 2 {
-		return c.usageErr()
-	}
-	if p, err = c.retainCompatibility(sh, set, words, p, true,
-		"'get path [watch]' has been deprecated. Please use 'get [-s] [-w] path' instead."); err != nil {
-		return err
-	}
-	asJSON, err := c.wantJSON(p)
+	data, st, ch, err := s.Get(ctx, n.path, n.has("w"))
 	if err != nil {
-		return err
+		return serverErr(err, n.path)
 	}
-	path, watch := p.args[1], p.has("w")
-	if err := validatePath(path, false); err != nil {
-		return fail(err.Error())
+	sh.watches.add(ch, watchData, n.path)
+	if n.asJSON {
+		return sh.printJSON(jsonNode{Path: n.path, Data: jsonData(data), Stat: statJSON(st)})
 	}
-	s, err := sh.conn(ctx)
-	if err != nil {
-		return serverErr(err, path)
-	}
-	data, st, ch, err := s.Get(ctx, path, watch)
-	if err != nil {
-		return serverErr(err, path)
-	}
-	sh.watches.add(ch, watchData, path)
-	if asJSON {
-		return sh.printJSON(jsonNode{Path: path, Data: jsonData(data), Stat: statJSON(st)})
-	}
-	if data == nil {
-		fmt.Fprintln(sh.out, "null")
-	} else {
-		fmt.Fprintln(sh.out, javaString(data))
-	}
-	if p.has("s") {
-		printStat(sh.out, st, sh.loc)
-	}
+	fmt.Fprintln(sh.out, nodeText(data))
+	sh.printStatIf(n.parsedArgs, st)
 	return nil
 }
 
@@ -474,36 +494,15 @@ const lsHelp = "usage: ls [options] path\n -?   help\n -R   recurse\n -s   stat\
 func runLs(sh *shell, ctx context.Context, c *command, words []string) error {
 	set := &optSet{opts: []opt{{name: "?", desc: "help"}, {name: "s", desc: "stat"}, {name: "w", desc: "watch"},
 		{name: "R", desc: "recurse"}, optJSON()}}
-	p, err := c.parse(set, words)
+	n, s, err := c.openNode(ctx, sh, set, words)
 	if err != nil {
 		return err
 	}
-	if p.has("?") {
-		fmt.Fprint(sh.out, lsHelp)
-	}
-	if p, err = c.retainCompatibility(sh, set, words, p, true,
-		"'ls path [watch]' has been deprecated. Please use 'ls [-w] path' instead."); err != nil {
-		return err
-	}
-	if len(p.args) < 2 {
-		return c.usageErr()
-	}
-	asJSON, err := c.wantJSON(p)
-	if err != nil {
-		return err
-	}
-	path, watch := p.args[1], p.has("w")
-	if err := validatePath(path, false); err != nil {
-		return fail(err.Error())
-	}
-	s, err := sh.conn(ctx)
-	if err != nil {
-		return serverErr(err, path)
-	}
-	if p.has("R") {
+	path, watch := n.path, n.has("w")
+	if n.has("R") {
 		var paths []string
 		err := sh.visitSubtree(ctx, s, path, watch, func(p string) error {
-			if asJSON {
+			if n.asJSON {
 				paths = append(paths, p)
 			} else {
 				fmt.Fprintln(sh.out, p)
@@ -513,7 +512,7 @@ func runLs(sh *shell, ctx context.Context, c *command, words []string) error {
 		if err != nil {
 			return err
 		}
-		if asJSON {
+		if n.asJSON {
 			return sh.printJSON(jsonTree{Paths: nonNil(paths)})
 		}
 		return nil
@@ -524,13 +523,11 @@ func runLs(sh *shell, ctx context.Context, c *command, words []string) error {
 	}
 	sh.watches.add(ch, watchChild, path)
 	sortJava(children)
-	if asJSON {
+	if n.asJSON {
 		return sh.printJSON(jsonList{Path: path, Children: nonNil(children), Stat: statJSON(st)})
 	}
 	fmt.Fprintln(sh.out, javaList(children))
-	if p.has("s") {
-		printStat(sh.out, st, sh.loc)
-	}
+	sh.printStatIf(n.parsedArgs, st)
 	return nil
 }
 
@@ -577,51 +574,30 @@ func (sh *shell) visitSubtree(ctx context.Context, s session, root string, watch
 }
 
 func runGetACL(sh *shell, ctx context.Context, c *command, words []string) error {
-	set := &optSet{opts: []opt{{name: "s", desc: "stats"}, optJSON()}}
-	p, err := c.parse(set, words)
+	n, s, err := c.openNode(ctx, sh, &optSet{opts: []opt{{name: "s", desc: "stats"}, optJSON()}}, words)
 	if err != nil {
 		return err
 	}
-	if len(p.args) < 2 {
-		return c.usageErr()
-	}
-	asJSON, err := c.wantJSON(p)
+	acl, st, err := s.GetACL(ctx, n.path)
 	if err != nil {
-		return err
+		return serverErr(err, n.path)
 	}
-	path := p.args[1]
-	if err := validatePath(path, false); err != nil {
-		return fail(err.Error())
-	}
-	s, err := sh.conn(ctx)
-	if err != nil {
-		return serverErr(err, path)
-	}
-	acl, st, err := s.GetACL(ctx, path)
-	if err != nil {
-		return serverErr(err, path)
-	}
-	if asJSON {
-		return sh.printJSON(jsonACLs{Path: path, ACL: aclJSON(acl), Stat: statJSON(st)})
+	if n.asJSON {
+		return sh.printJSON(jsonACLs{Path: n.path, ACL: aclJSON(acl), Stat: statJSON(st)})
 	}
 	for _, a := range acl {
 		fmt.Fprintf(sh.out, "%s: %s\n", idString(a.ID), permString(a.Perms))
 	}
-	if p.has("s") {
-		printStat(sh.out, st, sh.loc)
-	}
+	sh.printStatIf(n.parsedArgs, st)
 	return nil
 }
 
 func runSetACL(sh *shell, ctx context.Context, c *command, words []string) error {
 	set := &optSet{opts: []opt{{name: "s", desc: "stats"}, {name: "v", hasArg: true, desc: "version"},
 		{name: "R", desc: "recursive"}}}
-	p, err := c.parse(set, words)
+	p, err := c.parseCmd(sh, set, words)
 	if err != nil {
 		return err
-	}
-	if len(p.args) < 3 {
-		return c.usageErr()
 	}
 	path := p.args[1]
 	acl := parseACL(sh, p.args[2])
@@ -629,12 +605,9 @@ func runSetACL(sh *shell, ctx context.Context, c *command, words []string) error
 	if err != nil {
 		return err
 	}
-	if err := validatePath(path, false); err != nil {
-		return fail(err.Error())
-	}
-	s, err := sh.conn(ctx)
+	s, err := sh.connNode(ctx, path)
 	if err != nil {
-		return serverErr(err, path)
+		return err
 	}
 	if p.has("R") {
 		return sh.visitSubtree(ctx, s, path, false, func(node string) error {
@@ -656,46 +629,24 @@ func runSetACL(sh *shell, ctx context.Context, c *command, words []string) error
 	if err != nil {
 		return serverErr(err, path)
 	}
-	if p.has("s") {
-		printStat(sh.out, st, sh.loc)
-	}
+	sh.printStatIf(p, st)
 	return nil
 }
 
 func runStat(sh *shell, ctx context.Context, c *command, words []string) error {
-	set := &optSet{opts: []opt{{name: "w", desc: "watch"}, optJSON()}}
-	p, err := c.parse(set, words)
+	n, s, err := c.openNode(ctx, sh, &optSet{opts: []opt{{name: "w", desc: "watch"}, optJSON()}}, words)
 	if err != nil {
 		return err
 	}
-	if len(p.args) < 2 {
-		return c.usageErr()
-	}
-	if p, err = c.retainCompatibility(sh, set, words, p, true,
-		"'stat path [watch]' has been deprecated. Please use 'stat [-w] path' instead."); err != nil {
-		return err
-	}
-	asJSON, err := c.wantJSON(p)
+	st, ch, err := s.Exists(ctx, n.path, n.has("w"))
 	if err != nil {
-		return err
+		return serverErr(err, n.path)
 	}
-	path, watch := p.args[1], p.has("w")
-	if err := validatePath(path, false); err != nil {
-		return fail(err.Error())
-	}
-	s, err := sh.conn(ctx)
-	if err != nil {
-		return serverErr(err, path)
-	}
-	st, ch, err := s.Exists(ctx, path, watch)
-	if err != nil {
-		return serverErr(err, path)
-	}
-	sh.watches.add(ch, watchData, path)
+	sh.watches.add(ch, watchData, n.path)
 	if st == nil {
-		return fail(wrapperMessage(proto.ErrNoNode, path))
+		return fail(wrapperMessage(proto.ErrNoNode, n.path))
 	}
-	if asJSON {
+	if n.asJSON {
 		return sh.printJSON(statJSON(st))
 	}
 	printStat(sh.out, st, sh.loc)
@@ -703,12 +654,9 @@ func runStat(sh *shell, ctx context.Context, c *command, words []string) error {
 }
 
 func runSync(sh *shell, ctx context.Context, c *command, words []string) error {
-	p, err := c.parse(&optSet{}, words)
+	p, err := c.parseCmd(sh, &optSet{}, words)
 	if err != nil {
 		return err
-	}
-	if len(p.args) < 2 {
-		return c.usageErr()
 	}
 	path := p.args[1]
 	if err := validatePath(path, false); err != nil {
@@ -732,12 +680,9 @@ func runSync(sh *shell, ctx context.Context, c *command, words []string) error {
 }
 
 func runAddAuth(sh *shell, ctx context.Context, c *command, words []string) error {
-	p, err := c.parse(&optSet{}, words)
+	p, err := c.parseCmd(sh, &optSet{}, words)
 	if err != nil {
 		return err
-	}
-	if len(p.args) < 2 {
-		return c.usageErr()
 	}
 	var auth []byte
 	if len(p.args) >= 3 {
@@ -764,7 +709,7 @@ func runAddAuth(sh *shell, ctx context.Context, c *command, words []string) erro
 func runConfig(sh *shell, ctx context.Context, c *command, words []string) error {
 	set := &optSet{opts: []opt{{name: "s", desc: "stats"}, {name: "w", desc: "watch"},
 		{name: "c", desc: "client connection string"}, optJSON()}}
-	p, err := c.parse(set, words)
+	p, err := c.parseCmd(sh, set, words)
 	if err != nil {
 		return err
 	}
@@ -785,17 +730,12 @@ func runConfig(sh *shell, ctx context.Context, c *command, words []string) error
 	if asJSON {
 		return sh.printJSON(jsonNode{Path: configNode, Data: jsonData(data), Stat: statJSON(st)})
 	}
-	text := "null"
-	if data != nil {
-		text = javaString(data)
-	}
+	text := nodeText(data)
 	if p.has("c") {
 		text = clientConfigString(text)
 	}
 	fmt.Fprintln(sh.out, text)
-	if p.has("s") {
-		printStat(sh.out, st, sh.loc)
-	}
+	sh.printStatIf(p, st)
 	return nil
 }
 
@@ -847,36 +787,25 @@ func clientConfigString(cfg string) string {
 func runRemoveWatches(sh *shell, ctx context.Context, c *command, words []string) error {
 	set := &optSet{opts: []opt{{name: "c", desc: "child watcher type"}, {name: "d", desc: "data watcher type"},
 		{name: "a", desc: "any watcher type"}, {name: "l", desc: "remove locally when there is no server connection"}}}
-	p, err := c.parse(set, words)
+	n, s, err := c.openNode(ctx, sh, set, words)
 	if err != nil {
 		return err
 	}
-	if len(p.args) < 2 {
-		return c.usageErr()
-	}
-	path := p.args[1]
 	t := client.WatcherAny
 	switch {
-	case p.has("c"):
+	case n.has("c"):
 		t = client.WatcherChildren
-	case p.has("d"):
+	case n.has("d"):
 		t = client.WatcherData
 	}
-	if err := validatePath(path, false); err != nil {
-		return fail(err.Error())
-	}
-	s, err := sh.conn(ctx)
-	if err == nil {
-		err = s.RemoveWatches(ctx, path, t)
-	}
-	if err != nil {
-		return serverErr(err, path)
+	if err := s.RemoveWatches(ctx, n.path, t); err != nil {
+		return serverErr(err, n.path)
 	}
 	return nil
 }
 
 func runGetEphemerals(sh *shell, ctx context.Context, c *command, words []string) error {
-	p, err := c.parse(&optSet{opts: []opt{optJSON()}}, words)
+	p, err := c.parseCmd(sh, &optSet{opts: []opt{optJSON()}}, words)
 	if err != nil {
 		return err
 	}
@@ -929,59 +858,37 @@ func chrootOf(connect string) string {
 }
 
 func runGetAllChildrenNumber(sh *shell, ctx context.Context, c *command, words []string) error {
-	p, err := c.parse(&optSet{opts: []opt{optJSON()}}, words)
+	n, s, err := c.openNode(ctx, sh, &optSet{opts: []opt{optJSON()}}, words)
 	if err != nil {
 		return err
 	}
-	if len(p.args) < 2 {
-		return c.usageErr()
-	}
-	asJSON, err := c.wantJSON(p)
+	count, err := s.GetAllChildrenNumber(ctx, n.path)
 	if err != nil {
-		return err
+		return serverErr(err, n.path)
 	}
-	path := p.args[1]
-	if err := validatePath(path, false); err != nil {
-		return fail(err.Error())
+	if n.asJSON {
+		return sh.printJSON(jsonCount{Path: n.path, Count: count})
 	}
-	s, err := sh.conn(ctx)
-	if err != nil {
-		return serverErr(err, path)
-	}
-	n, err := s.GetAllChildrenNumber(ctx, path)
-	if err != nil {
-		return serverErr(err, path)
-	}
-	if asJSON {
-		return sh.printJSON(jsonCount{Path: path, Count: n})
-	}
-	fmt.Fprintln(sh.out, n)
+	fmt.Fprintln(sh.out, count)
 	return nil
 }
 
 func runVersion(sh *shell, ctx context.Context, c *command, words []string) error {
-	p, err := c.parse(&optSet{}, words)
-	if err != nil {
+	if _, err := c.parseCmd(sh, &optSet{}, words); err != nil {
 		return err
-	}
-	if len(p.args) > 1 {
-		return c.usageErr()
 	}
 	fmt.Fprintln(sh.out, "ZooKeeper CLI version: "+fullVersion())
 	return nil
 }
 
 func runAddWatch(sh *shell, ctx context.Context, c *command, words []string) error {
-	p, err := c.parse(&optSet{opts: []opt{{name: "m", hasArg: true}}}, words)
+	n, err := c.parseNode(sh, &optSet{opts: []opt{{name: "m", hasArg: true}}}, words)
 	if err != nil {
 		return err
 	}
-	if len(p.args) != 2 {
-		return c.usageErr()
-	}
 	recursive := true
-	if p.has("m") {
-		switch strings.ToUpper(p.value("m")) {
+	if n.has("m") {
+		switch strings.ToUpper(n.value("m")) {
 		case "PERSISTENT":
 			recursive = false
 		case "PERSISTENT_RECURSIVE":
@@ -989,23 +896,19 @@ func runAddWatch(sh *shell, ctx context.Context, c *command, words []string) err
 			return c.usageErr()
 		}
 	}
-	path := p.args[1]
-	if err := validatePath(path, false); err != nil {
-		return fail(err.Error())
-	}
-	s, err := sh.conn(ctx)
+	s, err := sh.connNode(ctx, n.path)
 	if err != nil {
-		return serverErr(err, path)
+		return err
 	}
-	ch, err := s.AddWatch(ctx, path, recursive)
+	ch, err := s.AddWatch(ctx, n.path, recursive)
 	if err != nil {
-		return serverErr(err, path)
+		return serverErr(err, n.path)
 	}
 	kind := watchPersistent
 	if recursive {
 		kind = watchRecursive
 	}
-	sh.watches.add(ch, kind, path)
+	sh.watches.add(ch, kind, n.path)
 	return nil
 }
 
@@ -1039,23 +942,17 @@ func runWhoAmI(sh *shell, ctx context.Context, c *command, words []string) error
 }
 
 func runTree(sh *shell, ctx context.Context, c *command, words []string) error {
-	p, err := c.parse(&optSet{}, words)
+	p, err := c.parseCmd(sh, &optSet{}, words)
 	if err != nil {
 		return err
-	}
-	if len(p.args) > 2 {
-		return c.usageErr()
 	}
 	root := "/"
 	if len(p.args) == 2 {
 		root = p.args[1]
 	}
-	if err := validatePath(root, false); err != nil {
-		return fail(err.Error())
-	}
-	s, err := sh.conn(ctx)
+	s, err := sh.connNode(ctx, root)
 	if err != nil {
-		return serverErr(err, root)
+		return err
 	}
 	st, _, err := s.Exists(ctx, root, false)
 	if err != nil {

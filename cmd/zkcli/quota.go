@@ -48,12 +48,9 @@ func quotaKey(o string) string {
 }
 
 func runSetQuota(sh *shell, ctx context.Context, c *command, words []string) error {
-	p, err := c.parse(quotaOpts(true, true), words)
+	p, err := c.parseCmd(sh, quotaOpts(true, true), words)
 	if err != nil {
 		return err
-	}
-	if len(p.args) < 2 {
-		return c.usageErr()
 	}
 	path := p.args[1]
 	if strings.HasPrefix(path, quotaZookeeper) {
@@ -84,12 +81,9 @@ func runSetQuota(sh *shell, ctx context.Context, c *command, words []string) err
 		}
 		quota.set(quotaKey(o), v)
 	}
-	if err := validatePath(path, false); err != nil {
-		return fail(err.Error())
-	}
-	s, err := sh.conn(ctx)
+	s, err := sh.connNode(ctx, path)
 	if err != nil {
-		return serverErr(err, path)
+		return err
 	}
 	return sh.createQuota(ctx, s, path, quota)
 }
@@ -279,23 +273,17 @@ func checkParentQuota(ctx context.Context, s session, path string) error {
 }
 
 func runListQuota(sh *shell, ctx context.Context, c *command, words []string) error {
-	p, err := c.parse(&optSet{}, words)
+	p, err := c.parseCmd(sh, &optSet{}, words)
 	if err != nil {
 		return err
-	}
-	if len(p.args) < 2 {
-		return c.usageErr()
 	}
 	path := p.args[1]
 	limitPath := quotaZookeeper + path + "/" + limitNode
 	statPath := quotaZookeeper + path + "/" + statNode
 	fmt.Fprintln(sh.errOut, "absolute path is "+limitPath)
-	if err := validatePath(limitPath, false); err != nil {
-		return fail(err.Error())
-	}
-	s, err := sh.conn(ctx)
+	s, err := sh.connNode(ctx, limitPath)
 	if err != nil {
-		return serverErr(err, limitPath)
+		return err
 	}
 	var tracks []statsTrack
 	for _, qp := range []string{limitPath, statPath} {
@@ -319,22 +307,16 @@ func runListQuota(sh *shell, ctx context.Context, c *command, words []string) er
 }
 
 func runDelQuota(sh *shell, ctx context.Context, c *command, words []string) error {
-	p, err := c.parse(quotaOpts(false, false), words)
+	p, err := c.parseCmd(sh, quotaOpts(false, false), words)
 	if err != nil {
 		return err
-	}
-	if len(p.args) < 2 {
-		return c.usageErr()
 	}
 	path := p.args[1]
 	parentPath := quotaZookeeper + path
 	limitPath := parentPath + "/" + limitNode
-	if err := validatePath(limitPath, false); err != nil {
-		return fail(err.Error())
-	}
-	s, err := sh.conn(ctx)
+	s, err := sh.connNode(ctx, limitPath)
 	if err != nil {
-		return serverErr(err, limitPath)
+		return err
 	}
 	err = sh.delQuota(ctx, s, path, parentPath, limitPath, p)
 	var ce *cmdError

@@ -18,7 +18,7 @@ func runReconfig(sh *shell, ctx context.Context, c *command, words []string) err
 		{name: "add", hasArg: true, desc: "comma-separated list of config strings for new servers"},
 		{name: "remove", hasArg: true, desc: "comma-separated list of server IDs to remove"},
 	}}
-	p, err := c.parse(set, words)
+	p, err := c.parseCmd(sh, set, words)
 	if err != nil {
 		return err
 	}
@@ -63,9 +63,7 @@ func runReconfig(sh *shell, ctx context.Context, c *command, words []string) err
 		return serverErr(err, "")
 	}
 	fmt.Fprintln(sh.out, "Committed new configuration:\n"+javaString(data))
-	if p.has("s") {
-		printStat(sh.out, st, sh.loc)
-	}
+	sh.printStatIf(p, st)
 	return nil
 }
 
