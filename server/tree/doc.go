@@ -25,6 +25,15 @@
 // key range and a parent always sorts before its children. ACL lists are
 // interned: nodes with equal ACLs share one slice.
 //
+// # Quotas
+//
+// As Apache's DataTree does, the tree keeps the usage of every path with a
+// quota (a /zookeeper/quota/<path>/zookeeper_limits node) in its
+// zookeeper_stats node, rewriting that node's data as part of each create,
+// delete and setData below the path, atomically with the op or multi; see
+// quota.go. Limits are not enforced (Apache's zookeeper.enforceQuota is off
+// by default). A tree without quotas pays one nil check per mutation.
+//
 // # Snapshots
 //
 // [Tree.WriteTo] streams the nodes in key order with a header and a CRC-32C

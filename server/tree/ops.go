@@ -170,6 +170,11 @@ type txn struct {
 	changes []change
 	// byPath indexes changes once there are many.
 	byPath map[string]int
+	// qs is the multi's quota set when quotasSet (see txn.quotas).
+	qs        *quotaSet
+	quotasSet bool
+	// drift is the multi's change to Tree.quotaDrift.
+	drift int64
 }
 
 // change is the net effect of a multi on one path.
@@ -241,6 +246,10 @@ func (x *txn) commit() {
 			x.t.store(c.old, c.cur)
 		}
 	}
+	if x.quotasSet {
+		x.t.quotas = x.qs
+	}
+	x.t.quotaDrift += x.drift
 }
 
 func (x *txn) authorize(acl *aclList, perm int32) error {
@@ -344,6 +353,7 @@ func (x *txn) create(op *CreateOp) (*Node, error) {
 	}
 	x.set(parent, &np)
 	x.set(nil, n)
+	x.created(parentPath, path, n.DataLength())
 	return n, nil
 }
 
@@ -408,6 +418,7 @@ func (x *txn) remove(parent, n *Node) {
 	}
 	x.set(parent, &np)
 	x.set(n, nil)
+	x.removed(parent.path(), n.path(), n.DataLength())
 }
 
 func (x *txn) setData(path string, data []byte, version int32) (*Node, error) {
@@ -428,6 +439,7 @@ func (x *txn) setData(path string, data []byte, version int32) (*Node, error) {
 	n.version++
 	n.mtime, n.mzxid = x.now, x.zxid
 	x.set(old, n)
+	x.dataChanged(n.path(), old.DataLength(), n.DataLength())
 	return n, nil
 }
 

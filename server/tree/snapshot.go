@@ -137,7 +137,10 @@ type byteReader interface {
 	io.ByteReader
 }
 
-// ReadTree reads a tree written by [Tree.WriteTo] and rebuilds its indexes.
+// ReadTree reads a tree written by [Tree.WriteTo] and rebuilds its indexes
+// and, as Apache ZooKeeper does on loading a snapshot, its quota
+// bookkeeping: the quotas are registered again and their stats nodes
+// recounted.
 // A stream that is truncated, fails its checksum or breaks the tree's
 // structure (order, missing parent, invalid path or field) yields an error
 // wrapping [ErrCorrupt]. If r is an io.ByteReader (e.g. a *bufio.Reader),
@@ -194,6 +197,7 @@ func ReadTree(r io.Reader) (*Tree, error) {
 	if count != uint64(b.count) || b.count == 0 {
 		return nil, fmt.Errorf("%w: %d nodes, trailer says %d", ErrCorrupt, b.count, count)
 	}
+	b.t.rebuildQuotas()
 	return b.t, nil
 }
 

@@ -85,8 +85,13 @@ type Tree struct {
 	ephCounts  *btree.BTreeG[ephCount]
 	containers *btree.BTreeG[string]
 	ttls       *btree.BTreeG[string]
-	dataSize   int64     // sum of javaLen(path) + len(data)
-	ephSeq     uint64    // ephemeral index insertions so far
+	dataSize   int64  // sum of javaLen(path) + len(data)
+	ephSeq     uint64 // ephemeral index insertions so far
+	// quotas holds the paths with a quota (nil: none, the common case);
+	// quotaDrift is how much the server's rewrites of their stats nodes
+	// changed dataSize, which Apache's data size does not see (quota.go).
+	quotas     *quotaSet
+	quotaDrift int64
 	acls       *aclTable // nil in a clone until it is first mutated
 	// scratch is the search key of lookups made by mutations, which have
 	// the tree to themselves; readers allocate their own (see Get).
@@ -139,6 +144,8 @@ func (t *Tree) Clone() *Tree {
 		ttls:       t.ttls.Clone(),
 		dataSize:   t.dataSize,
 		ephSeq:     t.ephSeq,
+		quotas:     t.quotas,
+		quotaDrift: t.quotaDrift,
 	}
 }
 
@@ -171,8 +178,10 @@ func (t *Tree) Len() int { return t.nodes.Len() }
 func (t *Tree) NodeCount() int { return t.nodes.Len() + 1 }
 
 // ApproximateDataSize returns Apache's approximate_data_size: the sum over
-// all nodes of the path length in UTF-16 units plus the data length.
-func (t *Tree) ApproximateDataSize() int64 { return t.dataSize }
+// all nodes of the path length in UTF-16 units plus the data length, except
+// that, as in Apache, the server's rewrites of quota stats nodes since the
+// tree was built are not counted.
+func (t *Tree) ApproximateDataSize() int64 { return t.dataSize - t.quotaDrift }
 
 // EphemeralCount returns the number of ephemeral nodes.
 func (t *Tree) EphemeralCount() int { return t.ephemerals.Len() }
