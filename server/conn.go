@@ -35,9 +35,10 @@ type conn struct {
 	// auth is the identities of the connection (ip, then added by addauth).
 	auth atomic.Pointer[[]proto.Id]
 
-	slots chan struct{} // one per outstanding call: reader back-pressure
-	wake  chan struct{} // capacity 1: out has data or the conn is closing
-	done  chan struct{} // closed by close
+	slots   chan struct{} // one per outstanding call: reader back-pressure
+	wake    chan struct{} // capacity 1: out has data or the conn is closing
+	drained chan struct{} // capacity 1: the writer took out
+	done    chan struct{} // closed by close
 
 	mu sync.Mutex
 	// guarded by mu
@@ -76,14 +77,15 @@ type call struct {
 
 func newConn(s *Server, nc net.Conn) *conn {
 	c := &conn{
-		srv:    s,
-		nc:     nc,
-		ip:     remoteIP(nc),
-		remote: nc.RemoteAddr().String(),
-		est:    time.Now(),
-		slots:  make(chan struct{}, s.opts.maxOutstandingPerCnx),
-		wake:   make(chan struct{}, 1),
-		done:   make(chan struct{}),
+		srv:     s,
+		nc:      nc,
+		ip:      remoteIP(nc),
+		remote:  nc.RemoteAddr().String(),
+		est:     time.Now(),
+		slots:   make(chan struct{}, s.opts.maxOutstandingPerCnx),
+		wake:    make(chan struct{}, 1),
+		drained: make(chan struct{}, 1),
+		done:    make(chan struct{}),
 	}
 	ids := []proto.Id{{Scheme: schemeIP, ID: c.ip}}
 	c.auth.Store(&ids)
@@ -151,6 +153,9 @@ func (c *conn) serve() {
 	go c.writeLoop()
 	var buf []byte
 	for {
+		if !c.waitOutbound() {
+			return
+		}
 		frame, err := proto.ReadFrame(br, buf, c.srv.opts.maxBuffer)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
@@ -161,7 +166,11 @@ func (c *conn) serve() {
 		if cap(frame) <= 64<<10 {
 			buf = frame[:0]
 		}
-		if err := c.handle(frame); err != nil {
+		if err := c.handle(frame); errors.Is(err, errStopReading) {
+			// Read nothing more; the writer closes once the reply is out.
+			<-c.done
+			return
+		} else if err != nil {
 			c.srv.logger.Warn("closing connection: bad request", "client", c.remote, "session", sessionHex(c.sessionID), "err", err)
 			return
 		}
@@ -172,6 +181,14 @@ func (c *conn) serve() {
 		}
 	}
 }
+
+// errStopReading is returned by handle after queueing a reply that ends
+// the connection (closeAfter): nothing after it may be read or executed.
+var errStopReading = errors.New("server: connection ends after this reply")
+
+// outLimit is how many bytes of replies may wait for a slow client before
+// its connection stops reading requests.
+const outLimit = 1 << 20
 
 // handshakeWaiter waits for the createSession txn of a new session.
 type handshakeWaiter chan error
@@ -232,6 +249,24 @@ func (c *conn) handshake(payload []byte) bool {
 	return true
 }
 
+// waitOutbound blocks while more than outLimit bytes of replies wait for
+// the client; false means the connection closed.
+func (c *conn) waitOutbound() bool {
+	for {
+		c.mu.Lock()
+		n := len(c.out)
+		c.mu.Unlock()
+		if n <= outLimit {
+			return true
+		}
+		select {
+		case <-c.drained:
+		case <-c.done:
+			return false
+		}
+	}
+}
+
 // writeLoop writes what is queued in out until the connection closes.
 func (c *conn) writeLoop() {
 	defer c.srv.wg.Done()
@@ -248,6 +283,10 @@ func (c *conn) writeLoop() {
 		c.out = spare[:0]
 		closing := c.closing
 		c.mu.Unlock()
+		select {
+		case c.drained <- struct{}{}:
+		default:
+		}
 		if len(buf) > 0 {
 			c.nc.SetWriteDeadline(time.Now().Add(time.Duration(c.timeout) * time.Millisecond))
 			if _, err := c.nc.Write(buf); err != nil {
@@ -339,7 +378,9 @@ func (c *conn) drainLocked() {
 		if cl.write && !cl.done {
 			break
 		}
-		if !cl.write {
+		// A closed connection dropped its watches (forget); executing a
+		// read now could register new ones that nothing removes.
+		if !cl.write && !c.closed {
 			c.srv.execRead(c, cl)
 		}
 		c.replyLocked(cl)
@@ -429,13 +470,14 @@ func (c *conn) handle(frame []byte) error {
 		// SASL is not supported: say so rather than leave the client hanging.
 		s.logger.Warn("SASL authentication is not supported", "client", c.remote)
 		c.enqueue(&call{xid: hdr.Xid, op: op, preErr: proto.ErrAuthFailed, closeAfter: true})
-		return nil
+		return errStopReading
 	case op == proto.OpCloseSession:
 		cl := &call{xid: hdr.Xid, op: op, write: true, closeAfter: true}
 		if c.enqueue(cl) {
 			s.propose(&txn{op: op, sessionID: c.sessionID, cxid: hdr.Xid}, cl)
 		}
-		return nil
+		// The session ends here: nothing pipelined after it is executed.
+		return errStopReading
 	case op == proto.OpReconfig:
 		c.enqueue(&call{xid: hdr.Xid, op: op, preErr: proto.ErrReconfigDisabled})
 		return nil
@@ -447,8 +489,8 @@ func (c *conn) handle(frame []byte) error {
 			return nil
 		}
 		s.logger.Warn("unknown request type", "client", c.remote, "type", int32(op))
-		c.enqueue(&call{xid: hdr.Xid, op: op, preErr: proto.ErrUnimplemented})
-		return nil
+		c.enqueue(&call{xid: hdr.Xid, op: op, preErr: proto.ErrUnimplemented, closeAfter: true})
+		return errStopReading
 	}
 	rd := proto.NewDecoder(body)
 	rd.MaxBuffer = s.opts.maxBuffer
@@ -495,7 +537,7 @@ func (c *conn) handleAuth(hdr proto.RequestHeader, body []byte) error {
 		c.srv.stats.authFail.Add(1)
 		c.srv.logger.Warn("authentication failed", "client", c.remote, "scheme", p.Scheme)
 		c.enqueue(&call{xid: hdr.Xid, op: proto.OpAuth, preErr: proto.ErrAuthFailed, closeAfter: true})
-		return nil
+		return errStopReading
 	}
 	cur := c.ids()
 	next := append([]proto.Id(nil), cur...)

@@ -1,0 +1,104 @@
+package robustness
+
+import (
+	"context"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/zkgo/zkgo/proto"
+)
+
+// TestUnreadRepliesDoNotGrowServer floods a zkserver process with 10,000
+// getData requests of a 16 KB node from a client that reads nothing for a
+// while: the 160 MB of replies must not pile up in the server (its resident
+// size may grow by far less), another client must be served meanwhile, and
+// the flooding client must then get every reply, in order.
+func TestUnreadRepliesDoNotGrowServer(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads the server's resident size from /proc")
+	}
+	const (
+		n     = 10000
+		size  = 16 << 10
+		limit = 64 << 10 // kB of growth allowed, well below n*size
+	)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	s := startZkgo(ctx, t)
+
+	setup, err := dialSession(s.addr, 30000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer setup.nc.Close()
+	setup.nc.SetDeadline(time.Now().Add(20 * time.Second))
+	setup.nc.Write(proto.AppendRequest(nil, proto.RequestHeader{Xid: 1, Type: proto.OpCreate},
+		&proto.CreateRequest{Path: "/big", Data: make([]byte, size), ACL: proto.OpenACLUnsafe}))
+	if f, err := proto.ReadFrame(setup.br, nil, 0); err != nil {
+		t.Fatal(err)
+	} else if h := decodeHeader(f); h.Err != proto.OK {
+		t.Fatalf("create /big: %v", h.Err)
+	}
+	base, err := s.rssKB()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	flood, err := dialSession(s.addr, 60000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer flood.nc.Close()
+	var reqs []byte
+	for i := int32(1); i <= n; i++ {
+		reqs = proto.AppendRequest(reqs, proto.RequestHeader{Xid: i, Type: proto.OpGetData}, &proto.GetDataRequest{Path: "/big"})
+	}
+	wrote := make(chan error, 1)
+	go func() {
+		// Blocks while the server reads no more; ends at the latest when
+		// the deferred Close closes the connection.
+		_, err := flood.nc.Write(reqs)
+		wrote <- err
+	}()
+
+	peak := base
+	stop := time.Now().Add(2 * time.Second)
+	for time.Now().Before(stop) {
+		rss, err := s.rssKB()
+		if err != nil {
+			t.Fatal(err)
+		}
+		peak = max(peak, rss)
+		if peak-base > limit {
+			flood.nc.Close()
+			t.Fatalf("server grew by %d kB for a client that reads nothing (limit %d kB)", peak-base, limit)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Another client is served meanwhile.
+	if ok, err := exists(s.addr, "/big"); err != nil || !ok {
+		t.Fatalf("another client: exists /big = %v, %v", ok, err)
+	}
+
+	flood.nc.SetDeadline(time.Now().Add(2 * time.Minute))
+	for i := int32(1); i <= n; i++ {
+		f, err := proto.ReadFrame(flood.br, nil, 1<<20)
+		if err != nil {
+			t.Fatalf("reply %d: %v", i, err)
+		}
+		if h := decodeHeader(f); h.Xid != i || h.Err != proto.OK || len(f) < size {
+			t.Fatalf("reply %d: %+v, %d bytes", i, h, len(f))
+		}
+	}
+	if err := <-wrote; err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("resident size %d kB before the flood, peak %d kB", base, peak)
+}
+
+func decodeHeader(f []byte) proto.ReplyHeader {
+	var h proto.ReplyHeader
+	h.Decode(proto.NewDecoder(f))
+	return h
+}
