@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/zkgo/zkgo/proto"
+	"github.com/zkgo/zkgo/zktest"
 )
 
 // benchTarget is a server to benchmark: start runs one for the test and
@@ -29,6 +30,7 @@ type benchTarget struct {
 func benchTargets() []benchTarget {
 	return []benchTarget{
 		{"apache", startApache},
+		{"zkgo", func(t *testing.T) string { return zktest.Start(t).Addr() }},
 	}
 }
 
