@@ -264,10 +264,11 @@ func (m *watchManager) removeWatcher(w *Watcher) (found, others bool) {
 // Watcher is a persistent (or persistent recursive) watch added with
 // AddWatch. Its events arrive in order on C, buffered without bound, until
 // Remove, the end of the session (a final EventNone event with Err set) or
-// Close; then C is closed. Unlike one-shot watches, changes made while the
-// client was disconnected produce no events (the server does not replay
-// them for persistent watches): watch the States channel and re-read after
-// Suspended.
+// Close; then C is closed. Unlike one-shot watches, a change made while the
+// client was disconnected is not replayed for a persistent watch: it shows
+// up only if a one-shot watch on the same node (or, for a recursive watch,
+// on a node below it) was replayed, since every matching watch sees each
+// event. Watch the States channel and re-read after Reconnected.
 type Watcher struct {
 	c         *Conn
 	sp        string // server path
