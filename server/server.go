@@ -388,8 +388,8 @@ func (s *Server) propose(t *txn, w waiter) {
 	if t.time == 0 {
 		t.time = time.Now().UnixMilli()
 	}
-	var e proto.Encoder
-	t.encode(&e)
+	e := proto.NewEncoder(make([]byte, 0, t.sizeHint()))
+	t.encode(e)
 	reqID := t.reqID
 	s.node.Propose(e.Bytes(), func(err error) {
 		if err == nil || reqID == 0 {

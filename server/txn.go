@@ -28,6 +28,15 @@ type txn struct {
 	path    string // deleteContainer
 }
 
+// sizeHint is about the encoded size of t, so encoding allocates once.
+func (t *txn) sizeHint() int {
+	n := 64 + len(t.body) + len(t.passwd) + len(t.path)
+	for _, id := range t.auth {
+		n += 8 + len(id.Scheme) + len(id.ID)
+	}
+	return n
+}
+
 func (t *txn) encode(e *proto.Encoder) {
 	e.Int(txnVersion)
 	e.Long(t.origin)
