@@ -231,57 +231,48 @@ func whoAmI(ids []proto.Id) *proto.WhoAmIResponse {
 	return out
 }
 
-// knownWatcherType reports whether typ names a watcher type. Apache
-// ZooKeeper's WatcherType.fromInt throws on any other value, which
-// FinalRequestProcessor answers with MarshallingError.
-func knownWatcherType(typ proto.WatcherType) bool {
+// watchKinds maps a checkWatches/removeWatches type to the watch tables it
+// names; nil for a type Apache ZooKeeper's WatcherType.fromInt rejects
+// (answered with MarshallingError).
+func watchKinds(typ proto.WatcherType) []watchKind {
 	switch typ {
-	case proto.WatcherChildren, proto.WatcherData, proto.WatcherAny,
-		proto.WatcherPersistent, proto.WatcherPersistentRecursive:
-		return true
+	case proto.WatcherChildren:
+		return []watchKind{watchChild}
+	case proto.WatcherData:
+		return []watchKind{watchData}
+	case proto.WatcherPersistent:
+		return []watchKind{watchPersistent}
+	case proto.WatcherPersistentRecursive:
+		return []watchKind{watchRecursive}
+	case proto.WatcherAny:
+		return []watchKind{watchData, watchChild, watchPersistent, watchRecursive}
 	}
-	return false
+	return nil
 }
 
+// knownWatcherType reports whether typ names a watcher type.
+func knownWatcherType(typ proto.WatcherType) bool { return watchKinds(typ) != nil }
+
+// hasWatch reports whether c holds any watch of the kinds typ names on path.
 func (s *Server) hasWatch(c *conn, path string, typ proto.WatcherType) bool {
-	w := s.watches
-	switch typ {
-	case proto.WatcherChildren:
-		return w.has(watchChild, path, c)
-	case proto.WatcherData:
-		return w.has(watchData, path, c)
-	case proto.WatcherPersistent:
-		return w.has(watchPersistent, path, c)
-	case proto.WatcherPersistentRecursive:
-		return w.has(watchRecursive, path, c)
-	case proto.WatcherAny:
-		return w.has(watchChild, path, c) || w.has(watchData, path, c) ||
-			w.has(watchPersistent, path, c) || w.has(watchRecursive, path, c)
+	for _, k := range watchKinds(typ) {
+		if s.watches.has(k, path, c) {
+			return true
+		}
 	}
 	return false
 }
 
+// removeWatch removes every watch of the kinds typ names that c holds on
+// path, and reports whether there was one.
 func (s *Server) removeWatch(c *conn, path string, typ proto.WatcherType) bool {
-	w := s.watches
-	switch typ {
-	case proto.WatcherChildren:
-		return w.remove(watchChild, path, c)
-	case proto.WatcherData:
-		return w.remove(watchData, path, c)
-	case proto.WatcherPersistent:
-		return w.remove(watchPersistent, path, c)
-	case proto.WatcherPersistentRecursive:
-		return w.remove(watchRecursive, path, c)
-	case proto.WatcherAny:
-		removed := false
-		for k := watchKind(0); k < numWatchKinds; k++ {
-			if w.remove(k, path, c) {
-				removed = true
-			}
+	removed := false
+	for _, k := range watchKinds(typ) {
+		if s.watches.remove(k, path, c) {
+			removed = true
 		}
-		return removed
 	}
-	return false
+	return removed
 }
 
 // setWatches re-registers a reconnecting client's watches, firing at once
