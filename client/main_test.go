@@ -1,20 +1,17 @@
 package client
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	zkconfig "github.com/zkgo/zkgo/config"
+	"github.com/zkgo/zkgo/internal/apachezk"
 	"github.com/zkgo/zkgo/server"
 )
 
@@ -76,90 +73,19 @@ func needServer(t testing.TB) string {
 	return testServer
 }
 
-// apacheClasspath lists the jars Apache ZooKeeper's server needs from the
-// Debian packages zookeeper / libzookeeper-java.
-var apacheClasspath = []string{
-	"/usr/share/java/zookeeper.jar",
-	"/usr/share/java/zookeeper-jute.jar",
-	"/usr/share/java/slf4j-api.jar",
-	"/usr/share/java/slf4j-simple.jar",
-}
-
 // startApacheZooKeeper runs Apache ZooKeeper 3.8 standalone on a free
 // 127.0.0.1 port with a temporary data directory. tickTime 200ms lets tests
 // use sessions down to 400ms; digest user super:test is the superuser.
 func startApacheZooKeeper() (string, func(), error) {
-	java, err := exec.LookPath("java")
-	if err != nil {
-		return "", nil, fmt.Errorf("java not found (install the Debian package `zookeeper`): %w", err)
-	}
-	for _, jar := range apacheClasspath {
-		if _, err := os.Stat(jar); err != nil {
-			return "", nil, fmt.Errorf("%s missing (install the Debian package `zookeeper`)", jar)
-		}
-	}
-	dir, err := os.MkdirTemp("", "zkgo-client-test-")
-	if err != nil {
-		return "", nil, err
-	}
-	port, err := freePort()
-	if err != nil {
-		os.RemoveAll(dir)
-		return "", nil, err
-	}
-	cfg := fmt.Sprintf("tickTime=200\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\n"+
-		"maxSessionTimeout=60000\nmaxClientCnxns=0\n", filepath.Join(dir, "data"), port)
-	cfgPath := filepath.Join(dir, "zoo.cfg")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		os.RemoveAll(dir)
-		return "", nil, err
-	}
-	logPath := filepath.Join(dir, "server.log")
-	logf, err := os.Create(logPath)
-	if err != nil {
-		os.RemoveAll(dir)
-		return "", nil, err
-	}
-	cmd := exec.Command(java, "-Xmx256m", "-cp", strings.Join(apacheClasspath, ":"),
-		"-Dzookeeper.4lw.commands.whitelist=*",
-		"-Dzookeeper.admin.enableServer=false",
-		"-Dzookeeper.extendedTypesEnabled=true",
-		"-Dznode.container.checkIntervalMs=1000",
-		"-Dzookeeper.DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=",
-		"org.apache.zookeeper.server.ZooKeeperServerMain", cfgPath)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		os.RemoveAll(dir)
-		return "", nil, err
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	stop := func() {
-		cmd.Process.Kill() // the process this function started, by PID
-		<-exited
-		logf.Close()
-		os.RemoveAll(dir)
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if fourLetter(addr, "ruok") == "imok" {
-			return addr, stop, nil
-		}
-		select {
-		case <-exited:
-			out, _ := os.ReadFile(logPath)
-			stop()
-			return "", nil, fmt.Errorf("server exited:\n%s", out)
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			out, _ := os.ReadFile(logPath)
-			stop()
-			return "", nil, fmt.Errorf("server not ready after 60s:\n%s", out)
-		}
-	}
+	return apachezk.StartMain(apachezk.Options{
+		TickTime:    200 * time.Millisecond,
+		Config:      []string{"maxSessionTimeout=60000", "maxClientCnxns=0"},
+		SuperDigest: "super:D/InIHSb7yEEbrWz8b9l71RjZJU=",
+		Properties: []string{
+			"zookeeper.extendedTypesEnabled=true",
+			"znode.container.checkIntervalMs=1000",
+		},
+	})
 }
 
 // startZkgo runs a zkgo server in this process with the settings
@@ -197,28 +123,4 @@ func startZkgo() (string, func(), error) {
 		os.RemoveAll(dir)
 	}
 	return ln.Addr().String(), stop, nil
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-// fourLetter sends a four-letter word and returns the reply ("" on error).
-func fourLetter(addr, cmd string) string {
-	nc, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		return ""
-	}
-	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(2 * time.Second))
-	if _, err := nc.Write([]byte(cmd)); err != nil {
-		return ""
-	}
-	b, _ := io.ReadAll(bufio.NewReader(nc))
-	return string(b)
 }

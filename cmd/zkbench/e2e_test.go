@@ -4,17 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/zkgo/zkgo/internal/apachezk"
 	"github.com/zkgo/zkgo/proto"
 	"github.com/zkgo/zkgo/zktest"
 )
@@ -34,69 +28,13 @@ func benchTargets() []benchTarget {
 	}
 }
 
-// apacheJars is the class path of Apache ZooKeeper from Debian packages.
-func apacheJars() []string {
-	return []string{
-		"/usr/share/java/zookeeper.jar",
-		"/usr/share/java/zookeeper-jute.jar",
-		"/usr/share/java/slf4j-api.jar",
-		"/usr/share/java/slf4j-simple.jar",
-	}
-}
-
 // startApache runs Apache ZooKeeper 3.8 standalone on a free 127.0.0.1 port
-// with a temporary data directory, and kills it when the test ends. Without
+// with a temporary data directory, and stops it when the test ends. Without
 // Java or the Debian zookeeper jars the test is skipped, unless
 // ZKGO_INTEROP_REQUIRED=1.
 func startApache(t *testing.T) string {
 	t.Helper()
-	missing := func(what string) {
-		msg := fmt.Sprintf("%s missing: install the Debian package zookeeper (and a JRE)", what)
-		if os.Getenv("ZKGO_INTEROP_REQUIRED") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	java, err := exec.LookPath("java")
-	if err != nil {
-		missing("java")
-	}
-	for _, j := range apacheJars() {
-		if _, err := os.Stat(j); err != nil {
-			missing(j)
-		}
-	}
-	dir := t.TempDir()
-	addr, port := freePort(t)
-	cfg := fmt.Sprintf("tickTime=2000\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\nmaxClientCnxns=0\n",
-		filepath.Join(dir, "data"), port)
-	cfgPath := filepath.Join(dir, "zoo.cfg")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	logPath := filepath.Join(dir, "server.log")
-	logf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(java, "-cp", strings.Join(apacheJars(), ":"),
-		"-Dzookeeper.admin.enableServer=false", "-Xmx256m",
-		"org.apache.zookeeper.server.ZooKeeperServerMain", cfgPath)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		logf.Close()
-		if t.Failed() {
-			if b, err := os.ReadFile(logPath); err == nil && len(b) > 0 {
-				t.Logf("Apache ZooKeeper log (tail):\n%s", tail(b, 3000))
-			}
-		}
-	})
+	addr := apachezk.Start(t, apachezk.Options{Config: []string{"maxClientCnxns=0"}}).Addr()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cfgProbe := config{servers: []string{addr}, timeout: 30 * time.Second}
@@ -104,33 +42,6 @@ func startApache(t *testing.T) string {
 		t.Fatalf("Apache ZooKeeper did not start: %v", err)
 	}
 	return addr
-}
-
-// freePort returns a 127.0.0.1 port that was free a moment ago and on which
-// nothing answers, so that the readiness probe cannot reach another server
-// if Java fails to bind.
-func freePort(t *testing.T) (string, int) {
-	t.Helper()
-	for range 10 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
-			continue
-		}
-		_, port, _ := net.SplitHostPort(addr)
-		n, err := strconv.Atoi(port)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return addr, n
-	}
-	t.Fatal("no free port found")
-	return "", 0
 }
 
 func tail(b []byte, n int) []byte {

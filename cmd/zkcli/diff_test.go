@@ -6,19 +6,17 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/zkgo/zkgo/client"
 	"github.com/zkgo/zkgo/config"
+	"github.com/zkgo/zkgo/internal/apachezk"
 	"github.com/zkgo/zkgo/zktest"
 )
 
@@ -37,114 +35,29 @@ var diffVerbose = flag.Bool("diff.v", false, "log both transcripts of every diff
 
 const zkCliScript = "/usr/share/zookeeper/bin/zkCli.sh"
 
-// zkJars are the Debian jars Apache ZooKeeper needs in standalone mode.
-var zkJars = []string{
-	"/usr/share/java/zookeeper.jar",
-	"/usr/share/java/zookeeper-jute.jar",
-	"/usr/share/java/slf4j-api.jar",
-	"/usr/share/java/slf4j-simple.jar",
-}
-
 // requireZkCli skips (or with ZKGO_INTEROP_REQUIRED=1 fails) the test when
-// Java or zkCli.sh are missing.
+// Java, the ZooKeeper jars or zkCli.sh are missing.
 func requireZkCli(t *testing.T) {
 	t.Helper()
-	var missing []string
-	if _, err := exec.LookPath("java"); err != nil {
-		missing = append(missing, "java (Debian package openjdk-17-jre-headless)")
-	}
-	for _, f := range append([]string{zkCliScript}, zkJars...) {
-		if _, err := os.Stat(f); err != nil {
-			missing = append(missing, f+" (Debian package zookeeper)")
+	apachezk.Require(t)
+	if _, err := os.Stat(zkCliScript); err != nil {
+		msg := "differential test needs " + zkCliScript + " (Debian package zookeeper)"
+		if apachezk.Required() {
+			t.Fatal(msg + " (ZKGO_INTEROP_REQUIRED=1)")
 		}
+		t.Skip(msg)
 	}
-	if len(missing) == 0 {
-		return
-	}
-	msg := "differential test needs " + strings.Join(missing, ", ")
-	if os.Getenv("ZKGO_INTEROP_REQUIRED") == "1" {
-		t.Fatal(msg + " (ZKGO_INTEROP_REQUIRED=1)")
-	}
-	t.Skip(msg)
 }
 
 // startApacheZooKeeper starts a standalone Apache ZooKeeper on a free
-// 127.0.0.1 port and returns its address; it is killed (by PID) when the
+// 127.0.0.1 port and returns its address; it is stopped (by PID) when the
 // test ends.
 func startApacheZooKeeper(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	_, port, _ := net.SplitHostPort(addr)
-	cfg := fmt.Sprintf("tickTime=2000\ndataDir=%s\nclientPort=%s\nclientPortAddress=127.0.0.1\n",
-		filepath.Join(dir, "data"), port)
-	if err := os.WriteFile(filepath.Join(dir, "zoo.cfg"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	logf, err := os.Create(filepath.Join(dir, "server.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	cmd := exec.Command("java", "-cp", strings.Join(zkJars, ":"),
-		"-Dzookeeper.4lw.commands.whitelist=*", "-Dzookeeper.admin.enableServer=false",
-		"-Dzookeeper.extendedTypesEnabled=true",
-		"-Dzookeeper.DigestAuthenticationProvider.superDigest="+superDigest,
-		"org.apache.zookeeper.server.ZooKeeperServerMain", filepath.Join(dir, "zoo.cfg"))
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
-	// Apache listens before it serves (it answers srvr with "not currently
-	// serving requests" until its database is loaded): wait for a real
-	// srvr answer.
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if strings.Contains(fourLetterWord(addr, "srvr"), "Mode: standalone") {
-			return addr
-		}
-		select {
-		case <-exited:
-			log, _ := os.ReadFile(filepath.Join(dir, "server.log"))
-			t.Fatalf("Apache ZooKeeper exited:\n%s", log)
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(dir, "server.log"))
-			t.Fatalf("Apache ZooKeeper did not serve on %s within 60s:\n%s", addr, log)
-		}
-	}
-}
-
-// fourLetterWord sends word to the server at addr and returns its answer
-// ("" if there is none within 2s).
-func fourLetterWord(addr, word string) string {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		return ""
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(2 * time.Second))
-	if _, err := c.Write([]byte(word)); err != nil {
-		return ""
-	}
-	b, _ := io.ReadAll(c)
-	return string(b)
+	return apachezk.Start(t, apachezk.Options{
+		SuperDigest: superDigest,
+		Properties:  []string{"zookeeper.extendedTypesEnabled=true"},
+	}).Addr()
 }
 
 // buildZkcli builds the command into a temporary directory.

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zkgo/zkgo/internal/apachezk"
 	"github.com/zkgo/zkgo/proto"
 )
 
@@ -24,14 +25,6 @@ const reapIntervalMs = 200
 // superDigest makes "digest super:test" a superuser on both servers.
 const superDigest = "super:D/InIHSb7yEEbrWz8b9l71RjZJU="
 
-// javaJars are the Debian jars Apache ZooKeeper needs in standalone mode.
-var javaJars = []string{
-	"/usr/share/java/zookeeper.jar",
-	"/usr/share/java/zookeeper-jute.jar",
-	"/usr/share/java/slf4j-api.jar",
-	"/usr/share/java/slf4j-simple.jar",
-}
-
 // server is a ZooKeeper server process started by the test.
 type server struct {
 	name string
@@ -42,41 +35,11 @@ type server struct {
 	done chan struct{} // closed when cmd has been waited for
 }
 
-// interopRequired reports whether missing tools must fail the test (CI).
-func interopRequired() bool { return os.Getenv("ZKGO_INTEROP_REQUIRED") == "1" }
-
 // requireJava skips (or, in CI, fails) the test when Java or the ZooKeeper
 // jars are missing.
 func requireJava(t *testing.T) {
 	t.Helper()
-	var missing []string
-	if _, err := exec.LookPath("java"); err != nil {
-		missing = append(missing, "java (Debian package openjdk-17-jre-headless)")
-	}
-	for _, j := range javaJars {
-		if _, err := os.Stat(j); err != nil {
-			missing = append(missing, j+" (Debian packages zookeeper, libzookeeper-java, libslf4j-java)")
-		}
-	}
-	if len(missing) == 0 {
-		return
-	}
-	msg := "differential test needs " + strings.Join(missing, ", ")
-	if interopRequired() {
-		t.Fatal(msg + " and ZKGO_INTEROP_REQUIRED=1")
-	}
-	t.Skip(msg)
-}
-
-// freeAddr returns a 127.0.0.1 address with a port that was free a moment ago.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr, nil
+	apachezk.Require(t)
 }
 
 // zooCfg renders a standalone zoo.cfg shared by both implementations.
@@ -96,33 +59,30 @@ func zooCfg(dataDir, addr string, extra ...string) string {
 	return strings.Join(append(lines, extra...), "\n") + "\n"
 }
 
-// startApache starts Apache ZooKeeper standalone on a free port.
+// startApache starts Apache ZooKeeper standalone on a free port, with the
+// settings zooCfg gives zkgo.
 func startApache(ctx context.Context, t *testing.T, name string) *server {
 	t.Helper()
-	dir := t.TempDir()
-	addr, err := freeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// forceSync=no: the test is about semantics, and fsync per write would
-	// dominate its runtime.
-	cfg := zooCfg(filepath.Join(dir, "data"), addr, "forceSync=no")
-	cfgPath := filepath.Join(dir, "zoo.cfg")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	args := []string{
-		"-cp", strings.Join(javaJars, ":"),
-		"-Xmx512m",
-		"-Dzookeeper.4lw.commands.whitelist=*",
-		"-Dzookeeper.admin.enableServer=false",
-		"-Dzookeeper.extendedTypesEnabled=true",
-		fmt.Sprintf("-Dznode.container.checkIntervalMs=%d", reapIntervalMs),
-		"-Dzookeeper.DigestAuthenticationProvider.superDigest=" + superDigest,
-		"-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-		"org.apache.zookeeper.server.ZooKeeperServerMain", cfgPath,
-	}
-	return launch(ctx, t, name, dir, addr, exec.Command("java", args...))
+	a := apachezk.Start(t, apachezk.Options{
+		// forceSync=no: the test is about semantics, and fsync per write
+		// would dominate its runtime.
+		Config: []string{
+			"maxClientCnxns=0",
+			"4lw.commands.whitelist=*",
+			"extendedTypesEnabled=true",
+			fmt.Sprintf("znode.container.checkIntervalMs=%d", reapIntervalMs),
+			"DigestAuthenticationProvider.superDigest=" + superDigest,
+			"forceSync=no",
+		},
+		SuperDigest: superDigest,
+		Heap:        "512m",
+		Properties: []string{
+			"zookeeper.extendedTypesEnabled=true",
+			fmt.Sprintf("znode.container.checkIntervalMs=%d", reapIntervalMs),
+			"org.slf4j.simpleLogger.defaultLogLevel=warn",
+		},
+	})
+	return &server{name: name, addr: a.Addr(), dir: a.Dir()}
 }
 
 // startZkgo builds cmd/zkserver and starts it standalone on a free port.
@@ -134,7 +94,7 @@ func startZkgo(ctx context.Context, t *testing.T, name string) *server {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building zkgo's cmd/zkserver (B=zkgo; set ZKGO_DIFF_B=apache to test the harness alone): %v\n%s", err, out)
 	}
-	addr, err := freeAddr()
+	addr, err := apachezk.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,57 +16,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zkgo/zkgo/internal/apachezk"
 	"github.com/zkgo/zkgo/proto"
 )
-
-// javaJars are the Debian jars Apache ZooKeeper needs in standalone mode.
-var javaJars = []string{
-	"/usr/share/java/zookeeper.jar",
-	"/usr/share/java/zookeeper-jute.jar",
-	"/usr/share/java/slf4j-api.jar",
-	"/usr/share/java/slf4j-simple.jar",
-}
-
-// requireJava skips the test, or fails it when ZKGO_INTEROP_REQUIRED=1
-// (CI), if Java or the ZooKeeper jars are missing.
-func requireJava(t *testing.T) {
-	t.Helper()
-	var missing []string
-	if _, err := exec.LookPath("java"); err != nil {
-		missing = append(missing, "java (Debian package openjdk-17-jre-headless)")
-	}
-	for _, j := range javaJars {
-		if _, err := os.Stat(j); err != nil {
-			missing = append(missing, j+" (Debian packages zookeeper, libzookeeper-java, libslf4j-java)")
-		}
-	}
-	if len(missing) == 0 {
-		return
-	}
-	msg := "the robustness test against Apache ZooKeeper needs " + strings.Join(missing, ", ")
-	if os.Getenv("ZKGO_INTEROP_REQUIRED") == "1" {
-		t.Fatal(msg + " and ZKGO_INTEROP_REQUIRED=1")
-	}
-	t.Skip(msg)
-}
 
 // server is a ZooKeeper server process started by the test.
 type server struct {
 	name string
 	addr string
+	pid  int
 	log  string // combined stdout and stderr
 	cmd  *exec.Cmd
 	done chan struct{} // closed once the process has been waited for
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // zooCfg is the standalone configuration both implementations run with.
@@ -84,21 +45,20 @@ func zooCfg(dataDir, addr string) string {
 	}, "\n") + "\n"
 }
 
-// startApache starts Apache ZooKeeper 3.8 standalone on a free port.
+// startApache starts Apache ZooKeeper 3.8 standalone on a free port, with
+// the settings zooCfg gives zkgo.
 func startApache(ctx context.Context, t *testing.T) *server {
 	t.Helper()
-	requireJava(t)
-	dir := t.TempDir()
-	addr := freeAddr(t)
-	cfg := filepath.Join(dir, "zoo.cfg")
-	if err := os.WriteFile(cfg, []byte(zooCfg(filepath.Join(dir, "data"), addr)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("java", "-cp", strings.Join(javaJars, ":"), "-Xmx256m",
-		"-Dzookeeper.4lw.commands.whitelist=*", "-Dzookeeper.admin.enableServer=false",
-		"-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-		"org.apache.zookeeper.server.ZooKeeperServerMain", cfg)
-	return launch(ctx, t, "apache", dir, addr, cmd)
+	a := apachezk.Start(t, apachezk.Options{
+		Config: []string{
+			"maxClientCnxns=0",
+			"4lw.commands.whitelist=*",
+			"admin.enableServer=false",
+			"forceSync=no",
+		},
+		Properties: []string{"org.slf4j.simpleLogger.defaultLogLevel=warn"},
+	})
+	return &server{name: "apache", addr: a.Addr(), pid: a.Pid()}
 }
 
 // startZkgo builds cmd/zkserver and starts it standalone on a free port.
@@ -110,7 +70,10 @@ func startZkgo(ctx context.Context, t *testing.T) *server {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building cmd/zkserver: %v\n%s", err, out)
 	}
-	addr := freeAddr(t)
+	addr, err := apachezk.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := filepath.Join(dir, "zoo.cfg")
 	if err := os.WriteFile(cfg, []byte(zooCfg(filepath.Join(dir, "data"), addr)), 0o644); err != nil {
 		t.Fatal(err)
@@ -133,6 +96,7 @@ func launch(ctx context.Context, t *testing.T, name, dir, addr string, cmd *exec
 		logf.Close()
 		t.Fatalf("%s: %v", name, err)
 	}
+	s.pid = cmd.Process.Pid
 	go func() {
 		// Reaps the process; stop waits for it.
 		cmd.Wait()
@@ -184,7 +148,7 @@ func (s *server) stop() {
 
 // rssKB returns the resident set size of the process, from /proc.
 func (s *server) rssKB() (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.pid))
 	if err != nil {
 		return 0, err
 	}
