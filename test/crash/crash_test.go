@@ -6,117 +6,47 @@ package crash
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/go-zookeeper/zk"
+
+	"github.com/zkgo/zkgo/internal/apachezk"
+	"github.com/zkgo/zkgo/internal/zkgoproc"
 )
 
 type nopLogger struct{}
 
 func (nopLogger) Printf(string, ...any) {}
 
-func buildServer(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "zkserver")
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/zkserver")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building zkserver: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// proc is a started zkserver process.
-type proc struct {
-	cmd    *exec.Cmd
-	exited chan struct{}
-}
-
-// signal sends sig to the process (by its PID) and waits for it to exit.
-func (p *proc) signal(sig syscall.Signal) {
-	p.cmd.Process.Signal(sig)
-	<-p.exited
-}
-
-// startServer starts zkserver and waits until it answers ruok.
-func startServer(t *testing.T, bin, cfg, addr string) *proc {
-	t.Helper()
-	cmd := exec.Command(bin, "start-foreground", "--config", cfg)
-	logf, err := os.OpenFile(cfg+".log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			log, _ := os.ReadFile(cfg + ".log")
-			t.Fatalf("zkserver exited during start:\n%s", log)
-		default:
-		}
-		if nc, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			nc.Write([]byte("ruok"))
-			buf := make([]byte, 4)
-			nc.SetReadDeadline(time.Now().Add(time.Second))
-			n, _ := nc.Read(buf)
-			nc.Close()
-			if string(buf[:n]) == "imok" {
-				return &proc{cmd, exited}
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatal("zkserver did not answer ruok within 30s")
-	return nil
+func TestMain(m *testing.M) {
+	code := m.Run()
+	zkgoproc.RemoveBuild()
+	os.Exit(code)
 }
 
 func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts server processes")
 	}
-	bin := buildServer(t)
+	// Every incarnation serves the same data directory on the same address.
 	dir := t.TempDir()
-	port := freePort(t)
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	cfg := filepath.Join(dir, "zoo.cfg")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(
-		"tickTime=500\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\n4lw.commands.whitelist=*\nsnapCount=300\n",
-		filepath.Join(dir, "data"), port)), 0o644)
+	addr, err := apachezk.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := zkgoproc.Options{
+		TickTime: 500 * time.Millisecond,
+		Dir:      dir,
+		Addr:     addr,
+		Config:   []string{"4lw.commands.whitelist=*", "snapCount=300"},
+	}
 
 	for round := 0; round < 3; round++ {
-		srv := startServer(t, bin, cfg, addr)
+		srv := zkgoproc.Start(t, opts)
 		c, _, err := zk.Connect([]string{addr}, 5*time.Second, zk.WithLogger(nopLogger{}))
 		if err != nil {
 			t.Fatal(err)
@@ -164,12 +94,12 @@ func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
-		srv.signal(syscall.SIGKILL)
+		srv.Kill()
 		close(stop)
 		wg.Wait()
 		c.Close()
 
-		srv2 := startServer(t, bin, cfg, addr)
+		srv2 := zkgoproc.Start(t, opts)
 		c2, _, err := zk.Connect([]string{addr}, 5*time.Second, zk.WithLogger(nopLogger{}))
 		if err != nil {
 			t.Fatal(err)
@@ -204,6 +134,6 @@ func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
 		c2.Close()
 		// The next round kills this incarnation's successor mid-stream; stop
 		// this one (by its PID) so the port is free.
-		srv2.signal(syscall.SIGTERM)
+		srv2.Stop()
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/zkgo/zkgo/internal/zkgoproc"
 )
 
 // Environment variables that steer the suite.
@@ -37,19 +39,9 @@ const (
 	serverStartTimeout = 60 * time.Second
 )
 
-// zkgoBuild holds the zkserver binary built once per test binary; TestMain removes it.
-var zkgoBuild struct {
-	once sync.Once
-	dir  string
-	bin  string
-	err  error
-}
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if zkgoBuild.dir != "" {
-		os.RemoveAll(zkgoBuild.dir)
-	}
+	zkgoproc.RemoveBuild()
 	os.Exit(code)
 }
 
@@ -158,20 +150,30 @@ func requireJava(t testing.TB) string {
 	return java
 }
 
-// zooCfg renders the zoo.cfg both servers read. Apache turns unknown keys into
+// sharedConfig holds the zoo.cfg lines both servers read after tickTime,
+// dataDir, clientPort and clientPortAddress. Apache turns unknown keys into
 // zookeeper.<key> system properties; zkgo reads them as configuration.
+func sharedConfig() []string {
+	return []string{
+		"maxClientCnxns=0",
+		"admin.enableServer=false",
+		"4lw.commands.whitelist=*",
+		"extendedTypesEnabled=true",
+		"znode.container.checkIntervalMs=1000",
+		"DigestAuthenticationProvider.superDigest=" + superDigest,
+	}
+}
+
+// zooCfg renders the zoo.cfg Apache reads.
 func zooCfg(o serverOpts, dataDir string, port int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "tickTime=%d\n", o.tick().Milliseconds())
 	fmt.Fprintf(&b, "dataDir=%s\n", dataDir)
 	fmt.Fprintf(&b, "clientPort=%d\n", port)
 	b.WriteString("clientPortAddress=127.0.0.1\n")
-	b.WriteString("maxClientCnxns=0\n")
-	b.WriteString("admin.enableServer=false\n")
-	b.WriteString("4lw.commands.whitelist=*\n")
-	b.WriteString("extendedTypesEnabled=true\n")
-	b.WriteString("znode.container.checkIntervalMs=1000\n")
-	b.WriteString("DigestAuthenticationProvider.superDigest=" + superDigest + "\n")
+	for _, l := range sharedConfig() {
+		b.WriteString(l + "\n")
+	}
 	return b.String()
 }
 
@@ -196,45 +198,19 @@ func startApache(t *testing.T, o serverOpts) *target {
 	})
 }
 
+// startZkgo starts zkgo's cmd/zkserver with the zoo.cfg Apache gets and
+// waits, on top of zkgoproc's srvr and session checks, for ruok as for Apache.
 func startZkgo(t *testing.T, o serverOpts) *target {
 	t.Helper()
-	bin := zkserverBinary(t)
-	return startServer(t, "zkgo", o, func(cfg string) *exec.Cmd {
-		return exec.Command(bin, "start-foreground", "--config", cfg)
-	})
-}
-
-// zkserverBinary builds ./cmd/zkserver once per test binary and returns its path.
-func zkserverBinary(t *testing.T) string {
-	t.Helper()
-	zkgoBuild.once.Do(func() {
-		root, err := filepath.Abs(filepath.Join("..", ".."))
-		if err != nil {
-			zkgoBuild.err = err
-			return
-		}
-		dir, err := os.MkdirTemp("", "zkgo-interop-")
-		if err != nil {
-			zkgoBuild.err = err
-			return
-		}
-		zkgoBuild.dir = dir
-		bin := filepath.Join(dir, "zkserver")
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/zkserver")
-		cmd.Dir = root
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			zkgoBuild.err = fmt.Errorf("go build ./cmd/zkserver in %s: %w\n%s", root, err, out)
-			return
-		}
-		zkgoBuild.bin = bin
-	})
-	if zkgoBuild.err != nil {
-		t.Fatal(zkgoBuild.err)
+	z := zkgoproc.Start(t, zkgoproc.Options{TickTime: o.tick(), Config: sharedConfig(), StartTimeout: serverStartTimeout})
+	ctx, cancel := context.WithTimeout(context.Background(), serverStartTimeout)
+	defer cancel()
+	if err := ready(ctx, z.Addr()); err != nil {
+		t.Fatalf("zkgo on %s not ready: %v\n--- server log (tail) ---\n%s", z.Addr(), err, z.LogTail(60))
 	}
-	return zkgoBuild.bin
+	t.Logf("zkgo server up on %s (pid %d)", z.Addr(), z.Pid())
+	// Kill, as for Apache: the suites need no orderly shutdown.
+	return &target{name: "zkgo", addr: z.Addr(), stop: z.Kill}
 }
 
 // freePort returns a 127.0.0.1 TCP port that was free a moment ago.

@@ -8,8 +8,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -17,133 +15,51 @@ import (
 	"time"
 
 	"github.com/zkgo/zkgo/internal/apachezk"
+	"github.com/zkgo/zkgo/internal/zkgoproc"
 	"github.com/zkgo/zkgo/proto"
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	zkgoproc.RemoveBuild()
+	os.Exit(code)
+}
 
 // server is a ZooKeeper server process started by the test.
 type server struct {
 	name string
 	addr string
 	pid  int
-	log  string // combined stdout and stderr
-	cmd  *exec.Cmd
-	done chan struct{} // closed once the process has been waited for
 }
 
-// zooCfg is the standalone configuration both implementations run with.
-func zooCfg(dataDir, addr string) string {
-	host, port, _ := net.SplitHostPort(addr)
-	return strings.Join([]string{
-		"tickTime=2000",
-		"dataDir=" + dataDir,
-		"clientPort=" + port,
-		"clientPortAddress=" + host,
+// sharedConfig is the standalone configuration both implementations run
+// with, after tickTime (2s), dataDir, clientPort and clientPortAddress.
+func sharedConfig() []string {
+	return []string{
 		"maxClientCnxns=0",
 		"4lw.commands.whitelist=*",
 		"admin.enableServer=false",
 		"forceSync=no",
-	}, "\n") + "\n"
+	}
 }
 
 // startApache starts Apache ZooKeeper 3.8 standalone on a free port, with
-// the settings zooCfg gives zkgo.
+// sharedConfig.
 func startApache(ctx context.Context, t *testing.T) *server {
 	t.Helper()
 	a := apachezk.Start(t, apachezk.Options{
-		Config: []string{
-			"maxClientCnxns=0",
-			"4lw.commands.whitelist=*",
-			"admin.enableServer=false",
-			"forceSync=no",
-		},
+		Config:     sharedConfig(),
 		Properties: []string{"org.slf4j.simpleLogger.defaultLogLevel=warn"},
 	})
 	return &server{name: "apache", addr: a.Addr(), pid: a.Pid()}
 }
 
-// startZkgo builds cmd/zkserver and starts it standalone on a free port.
+// startZkgo builds cmd/zkserver and starts it standalone on a free port,
+// with sharedConfig.
 func startZkgo(ctx context.Context, t *testing.T) *server {
 	t.Helper()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "zkserver")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/zkgo/zkgo/cmd/zkserver")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building cmd/zkserver: %v\n%s", err, out)
-	}
-	addr, err := apachezk.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := filepath.Join(dir, "zoo.cfg")
-	if err := os.WriteFile(cfg, []byte(zooCfg(filepath.Join(dir, "data"), addr)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return launch(ctx, t, "zkgo", dir, addr, exec.Command(bin, "start-foreground", "--config", cfg))
-}
-
-// launch starts cmd, registers its cleanup and waits until it grants a
-// session.
-func launch(ctx context.Context, t *testing.T, name, dir, addr string, cmd *exec.Cmd) *server {
-	t.Helper()
-	s := &server{name: name, addr: addr, log: filepath.Join(dir, "server.log"), cmd: cmd, done: make(chan struct{})}
-	logf, err := os.Create(s.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, logf, logf
-	killWithTest(cmd)
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		t.Fatalf("%s: %v", name, err)
-	}
-	s.pid = cmd.Process.Pid
-	go func() {
-		// Reaps the process; stop waits for it.
-		cmd.Wait()
-		logf.Close()
-		close(s.done)
-	}()
-	t.Cleanup(func() {
-		s.stop()
-		if t.Failed() {
-			if b, err := os.ReadFile(s.log); err == nil {
-				lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-				t.Logf("%s log tail:\n%s", name, strings.Join(lines[max(0, len(lines)-30):], "\n"))
-			}
-		}
-	})
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	for {
-		c, err := dialSession(addr, 10000)
-		if err == nil {
-			c.nc.Close()
-			return s
-		}
-		select {
-		case <-s.done:
-			t.Fatalf("%s exited before serving", name)
-		case <-ctx.Done():
-			t.Fatalf("%s did not grant a session on %s: %v", name, addr, err)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-// stop ends the process the test started, by PID.
-func (s *server) stop() {
-	select {
-	case <-s.done:
-		return
-	default:
-	}
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(10 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.done
-	}
+	z := zkgoproc.Start(t, zkgoproc.Options{TickTime: 2 * time.Second, Config: sharedConfig()})
+	return &server{name: "zkgo", addr: z.Addr(), pid: z.Pid()}
 }
 
 // rssKB returns the resident set size of the process, from /proc.

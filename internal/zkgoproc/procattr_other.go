@@ -1,0 +1,8 @@
+//go:build !linux
+
+package zkgoproc
+
+import "os/exec"
+
+// killWithParent has no portable equivalent outside Linux.
+func killWithParent(cmd *exec.Cmd) {}
