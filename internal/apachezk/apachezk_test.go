@@ -4,11 +4,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zkgo/zkgo/internal/testproc"
 )
 
 func TestStartStop(t *testing.T) {
 	s := Start(t, Options{TickTime: 200 * time.Millisecond, Config: []string{"maxClientCnxns=0"}})
-	if got := FourLetter(s.Addr(), "conf"); !strings.Contains(got, "tickTime=200") {
+	if got := testproc.FourLetter(s.Addr(), "conf"); !strings.Contains(got, "tickTime=200") {
 		t.Fatalf("conf = %q, want tickTime=200", got)
 	}
 	s.Stop()
@@ -18,7 +20,7 @@ func TestStartStop(t *testing.T) {
 	default:
 		t.Fatal("process still running after Stop")
 	}
-	if FourLetter(s.Addr(), "ruok") != "" {
+	if testproc.FourLetter(s.Addr(), "ruok") != "" {
 		t.Fatal("server still answers after Stop")
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zkgo/zkgo/internal/apachezk"
+	"github.com/zkgo/zkgo/internal/testproc"
 )
 
 func TestMain(m *testing.M) {
@@ -17,13 +17,13 @@ func TestMain(m *testing.M) {
 
 func TestStartKillRestartStop(t *testing.T) {
 	s := Start(t, Options{TickTime: 200 * time.Millisecond, Config: []string{"4lw.commands.whitelist=*"}})
-	if got := apachezk.FourLetter(s.Addr(), "conf"); !strings.Contains(got, "tickTime=200") {
+	if got := testproc.FourLetter(s.Addr(), "conf"); !strings.Contains(got, "tickTime=200") {
 		t.Fatalf("conf = %q, want tickTime=200", got)
 	}
 	s.Kill()
 	s.Kill() // idempotent
 	s.Stop() // no-op after Kill
-	if apachezk.FourLetter(s.Addr(), "ruok") != "" {
+	if testproc.FourLetter(s.Addr(), "ruok") != "" {
 		t.Fatal("server still answers after Kill")
 	}
 
@@ -32,7 +32,7 @@ func TestStartKillRestartStop(t *testing.T) {
 	if s2.Addr() != s.Addr() || s2.Pid() == s.Pid() {
 		t.Fatalf("restart: addr %s pid %d, first addr %s pid %d", s2.Addr(), s2.Pid(), s.Addr(), s.Pid())
 	}
-	if got := apachezk.FourLetter(s2.Addr(), "ruok"); got != "imok" {
+	if got := testproc.FourLetter(s2.Addr(), "ruok"); got != "imok" {
 		t.Fatalf("ruok after restart = %q", got)
 	}
 	s2.Stop()

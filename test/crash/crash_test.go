@@ -14,7 +14,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
-	"github.com/zkgo/zkgo/internal/apachezk"
+	"github.com/zkgo/zkgo/internal/testproc"
 	"github.com/zkgo/zkgo/internal/zkgoproc"
 )
 
@@ -34,7 +34,7 @@ func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
 	}
 	// Every incarnation serves the same data directory on the same address.
 	dir := t.TempDir()
-	addr, err := apachezk.FreeAddr()
+	addr, err := testproc.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,6 @@
 //go:build linux
 
-package apachezk
+package testproc
 
 import (
 	"os/exec"

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package zkgoproc
+package testproc
 
 import "os/exec"
 

@@ -1,8 +1,0 @@
-//go:build !linux
-
-package apachezk
-
-import "os/exec"
-
-// killWithParent has no portable equivalent outside Linux.
-func killWithParent(cmd *exec.Cmd) {}
