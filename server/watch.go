@@ -220,44 +220,6 @@ func (t *watchTable) trigger(path string, typ proto.EventType, out []pendingEven
 	return out
 }
 
-// counts returns the number of watched paths and watches, for 4lw wchs.
-func (t *watchTable) counts() (paths, watches int) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	seen := make(map[string]struct{})
-	for _, m := range t.byKind {
-		for p, set := range m {
-			seen[p] = struct{}{}
-			watches += len(set)
-		}
-	}
-	return len(seen), watches
-}
-
-// byPath returns, for every watched path, its watchers (4lw wchp).
-func (t *watchTable) byPath() map[string][]watcher {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	out := make(map[string][]watcher)
-	for _, m := range t.byKind {
-		for p, set := range m {
-			for w := range set {
-				out[p] = appendUnique(out[p], w)
-			}
-		}
-	}
-	return out
-}
-
-func appendUnique(ws []watcher, w watcher) []watcher {
-	for _, x := range ws {
-		if x == w {
-			return ws
-		}
-	}
-	return append(ws, w)
-}
-
 // parentPath returns the parent of a valid absolute path; "/" for "/".
 func parentPath(p string) string {
 	i := strings.LastIndexByte(p, '/')
