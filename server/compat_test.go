@@ -98,13 +98,6 @@ func (w *wire) code(op proto.OpCode, req proto.Record) proto.Code {
 	return h.Err
 }
 
-func (w *wire) stat(path string) proto.Stat {
-	w.t.Helper()
-	var r proto.ExistsResponse
-	w.ok(proto.OpExists, &proto.ExistsRequest{Path: path}, &r)
-	return r.Stat
-}
-
 func create(path string, flags proto.CreateMode) *proto.CreateRequest {
 	return &proto.CreateRequest{Path: path, ACL: proto.OpenACLUnsafe, Flags: flags}
 }

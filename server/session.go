@@ -57,18 +57,6 @@ func (t *sessionTracker) touch(id int64) bool {
 	return true
 }
 
-// markClosing records that a close of id was proposed; false if it already was.
-func (t *sessionTracker) markClosing(id int64) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	s := t.sessions[id]
-	if s == nil || s.closing {
-		return false
-	}
-	s.closing = true
-	return true
-}
-
 // resetFromDB re-reads every session from the database with a fresh
 // deadline (after a restore, a restart or a change of leader).
 func (t *sessionTracker) resetFromDB() {
@@ -129,11 +117,4 @@ func (t *sessionTracker) expired(now time.Time) []int64 {
 		}
 	}
 	return out
-}
-
-// count returns the number of live sessions.
-func (t *sessionTracker) count() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.sessions)
 }

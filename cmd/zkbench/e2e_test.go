@@ -44,13 +44,6 @@ func startApache(t *testing.T) string {
 	return addr
 }
 
-func tail(b []byte, n int) []byte {
-	if len(b) > n {
-		return b[len(b)-n:]
-	}
-	return b
-}
-
 // inspect opens a session to addr for checks.
 func inspect(t *testing.T, addr string) *session {
 	t.Helper()
