@@ -70,11 +70,25 @@ func (c *Config) validateServers() error {
 	bad := func(key, format string, args ...any) error {
 		return &Error{File: c.File, Key: key, Msg: fmt.Sprintf(format, args...)}
 	}
+	// Session ids carry the id of the server that made them in their top
+	// byte, so two servers' sessions collide unless ids fit in it; with TTL
+	// nodes 255 is reserved too (the TTL marker in ephemeralOwner), as in
+	// Apache ZooKeeper.
+	maxID := int64(MaxServerID)
+	if c.ExtendedTypesEnabled {
+		maxID = MaxServerIDExtended
+	}
+	if c.MyID > maxID {
+		return bad("dataDir", "%s holds server id %d: server ids must be at most %d%s", c.MyIDPath(), c.MyID, maxID, extendedNote(c.ExtendedTypesEnabled))
+	}
 	seen := map[int64]bool{}
 	for _, s := range c.Servers {
 		key := "server." + strconv.FormatInt(s.ID, 10)
 		if s.ID < 1 || seen[s.ID] {
 			return bad(key, "server ids must be positive and unique")
+		}
+		if s.ID > maxID {
+			return bad(key, "server ids must be at most %d%s", maxID, extendedNote(c.ExtendedTypesEnabled))
 		}
 		seen[s.ID] = true
 		if s.QuorumPort < 1 || s.QuorumPort > 65535 || s.ElectionPort < 1 || s.ElectionPort > 65535 || s.QuorumPort == s.ElectionPort {
@@ -115,4 +129,18 @@ func (c *Config) validateServers() error {
 func isWildcard(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsUnspecified()
+}
+
+// Largest server ids: a session id holds its server's id in its top byte,
+// and with extended types (TTL nodes) 255 is reserved.
+const (
+	MaxServerID         = 255
+	MaxServerIDExtended = 254
+)
+
+func extendedNote(extended bool) string {
+	if extended {
+		return " when extendedTypesEnabled=true"
+	}
+	return " (session ids hold the server id in one byte)"
 }

@@ -30,7 +30,7 @@ func (a applyCtx) validateCreate(op proto.OpCode, path string, acl []proto.ACL, 
 	if !mode.Valid() {
 		return nil, proto.ErrBadArguments
 	}
-	if mode.IsTTL() && !a.db.srv.opts.extendedTypes {
+	if mode.IsTTL() && a.t.flags&txnExtendedTypes == 0 {
 		return nil, proto.ErrUnimplemented
 	}
 	if mode.IsTTL() {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -193,8 +194,14 @@ const outLimit = 1 << 20
 // handshakeWaiter waits for the createSession txn of a new session.
 type handshakeWaiter chan error
 
-func (w handshakeWaiter) complete(txnResult) { w <- nil }
-func (w handshakeWaiter) fail(err error)     { w <- err }
+func (w handshakeWaiter) complete(res txnResult) {
+	if res.err != proto.OK {
+		w <- fmt.Errorf("createSession: %w", res.err)
+		return
+	}
+	w <- nil
+}
+func (w handshakeWaiter) fail(err error) { w <- err }
 
 // handshake answers the connect request; false means close.
 func (c *conn) handshake(payload []byte) bool {

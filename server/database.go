@@ -30,15 +30,22 @@ type sessionInfo struct {
 type database struct {
 	srv *Server
 
+	// v1Flags are the flags of version 1 txns, which predate flags: this
+	// server's own settings, which applied them when they were written.
+	v1Flags txnFlags
+
 	mu sync.RWMutex
 	// guarded by mu
 	tree     *tree.Tree
 	sessions map[int64]*sessionInfo
 	zxid     int64 // last applied ZooKeeper txn
+	// halted is set when a txn cannot be applied: nothing after it is
+	// applied or snapshotted, and the server stops.
+	halted error
 }
 
-func newDatabase(srv *Server) *database {
-	return &database{srv: srv, tree: tree.New(), sessions: make(map[int64]*sessionInfo)}
+func newDatabase(srv *Server, v1Flags txnFlags) *database {
+	return &database{srv: srv, v1Flags: v1Flags, tree: tree.New(), sessions: make(map[int64]*sessionInfo)}
 }
 
 // lastZxid returns the zxid of the last applied txn.
@@ -48,17 +55,27 @@ func (db *database) lastZxid() int64 {
 	return db.zxid
 }
 
+// ErrHalted is wrapped by the error a server stops with when its log holds
+// a txn it cannot apply.
+var ErrHalted = errors.New("server: cannot apply the replicated log")
+
 // Apply implements replication.FSM.
 func (db *database) Apply(index uint64, cmd []byte) any {
-	t, err := decodeTxn(cmd)
-	if err != nil {
-		// A txn we cannot decode was written by a newer or broken server;
-		// applying anything else would diverge from the other replicas.
-		db.srv.logger.Error("undecodable txn in the log", "index", index, "err", err)
-		panic(fmt.Sprintf("server: undecodable txn at index %d: %v", index, err))
-	}
 	db.mu.Lock()
 	defer db.mu.Unlock()
+	if db.halted != nil {
+		return nil
+	}
+	t, err := decodeTxn(cmd, db.v1Flags)
+	if err != nil {
+		// A txn this server cannot decode was written by a newer or broken
+		// server. Applying anything after it would diverge from the other
+		// replicas, so stop here; the entry stays in the log for a server
+		// that can apply it.
+		db.halted = fmt.Errorf("%w: log entry %d: %w", ErrHalted, index, err)
+		db.srv.halt(db.halted)
+		return nil
+	}
 	db.zxid++
 	res := db.applyLocked(t)
 	res.zxid = db.zxid
@@ -90,6 +107,13 @@ func (db *database) applyLocked(t *txn) txnResult {
 	var res txnResult
 	switch t.op {
 	case proto.OpCreateSession:
+		if _, ok := db.sessions[t.sessionID]; ok {
+			// Two servers made the same id (session ids come from the
+			// server id and its boot time): the second session is refused,
+			// never merged into the first.
+			res.err = proto.ErrSessionMoved
+			return res
+		}
 		db.sessions[t.sessionID] = &sessionInfo{timeout: t.timeout, passwd: t.passwd}
 		return res
 	case proto.OpCloseSession:
@@ -198,6 +222,11 @@ type dbSnapshot struct {
 func (db *database) Snapshot() (replication.Snapshot, error) {
 	db.mu.RLock()
 	defer db.mu.RUnlock()
+	if db.halted != nil {
+		// A snapshot would record entries as applied that were skipped,
+		// and let raft trim them from the log.
+		return nil, db.halted
+	}
 	s := &dbSnapshot{zxid: db.zxid, sessions: make(map[int64]sessionInfo, len(db.sessions)), tree: db.tree.Clone()}
 	for id, si := range db.sessions {
 		s.sessions[id] = *si

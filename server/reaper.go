@@ -20,7 +20,7 @@ func (s *Server) reapContainers() {
 			return
 		case <-ticker.C:
 		}
-		if !s.node.IsLeader() {
+		if ready, _ := s.node.Leadership(); !ready {
 			continue
 		}
 		now := time.Now().UnixMilli()
@@ -45,7 +45,11 @@ func (s *Server) reapContainers() {
 				case <-time.After(gap):
 				}
 			}
-			s.propose(&txn{op: proto.OpDeleteContainer, path: p}, nil)
+			s.proposeFunc(&txn{op: proto.OpDeleteContainer, path: p}, func(err error) {
+				if err != nil {
+					s.logger.Warn("deleting container or expired TTL node failed", "path", p, "err", err)
+				}
+			})
 		}
 	}
 }

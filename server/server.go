@@ -34,7 +34,7 @@ type Server struct {
 	opts    settings
 	logger  *slog.Logger
 	db      *database
-	node    *replication.Node
+	node    replicator
 	watches *watchTable
 	tracker *sessionTracker
 	waiters waitRegistry
@@ -57,6 +57,9 @@ type Server struct {
 
 	done chan struct{} // closed by Shutdown/Close
 	wg   sync.WaitGroup
+
+	haltOnce sync.Once
+	haltErr  atomic.Pointer[error] // why the server stopped on its own (see halt)
 }
 
 // settings are the config values the server uses, in the types it uses.
@@ -78,12 +81,23 @@ type settings struct {
 // New opens the data directory, recovers the state from it and starts the
 // replication node. The server answers clients once Serve is called.
 func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
+	return newServer(cfg, logger, nil)
+}
+
+// newServer is New with a hook for tests: wrap, if not nil, is given the
+// replication node and returns what the server uses in its place.
+func newServer(cfg *config.Config, logger *slog.Logger, wrap func(*replication.Node) replicator) (*Server, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
 	opts, err := settingsFrom(cfg)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Distributed() {
+		// Checked before anything is written to the data dir, so that no
+		// one-voter membership is stored that the ensemble could not use.
+		return nil, fmt.Errorf("server: zoo.cfg lists an ensemble (%d participants in server.N lines), which this version of zkgo cannot run yet: remove the server.N lines to run standalone", cfg.Voters())
 	}
 	s := &Server{
 		cfg:       cfg,
@@ -102,7 +116,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 	// byte and the boot time in ms below it (an unsigned shift, as Java's
 	// >>>, so the top byte stays the server id), then counting up.
 	s.nextSessionID.Store(int64(uint64(time.Now().UnixMilli()<<24)>>8) | opts.serverID<<56)
-	s.db = newDatabase(s)
+	s.db = newDatabase(s, opts.txnFlags())
 	s.tracker = newSessionTracker(s)
 
 	rcfg, err := replicationConfig(cfg, logger)
@@ -116,6 +130,9 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.node = node
+	if wrap != nil {
+		s.node = wrap(node)
+	}
 	// Answer clients only once this server can commit: a standalone server
 	// elects itself within milliseconds.
 	for {
@@ -136,6 +153,15 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 	go s.reapContainers()
 	go s.releaseMemoryWhenIdle()
 	return s, nil
+}
+
+// txnFlags are the settings this server proposes its txns with.
+func (o settings) txnFlags() txnFlags {
+	var f txnFlags
+	if o.extendedTypes {
+		f |= txnExtendedTypes
+	}
+	return f
 }
 
 func settingsFrom(cfg *config.Config) (settings, error) {
@@ -218,13 +244,15 @@ func (s *Server) ListenAndServe() error {
 }
 
 // Serve accepts client connections on ln until Shutdown or Close, and then
-// returns ErrServerClosed. Serve closes ln.
+// returns ErrServerClosed; if the server stopped on its own because it
+// cannot apply its log, Serve returns that error (wrapping ErrHalted).
+// Serve closes ln.
 func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		ln.Close()
-		return ErrServerClosed
+		return s.closedErr()
 	}
 	s.listeners[ln] = struct{}{}
 	s.wg.Add(1)
@@ -237,7 +265,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		if err != nil {
 			select {
 			case <-s.done:
-				return ErrServerClosed
+				return s.closedErr()
 			default:
 			}
 			var ne net.Error
@@ -337,6 +365,29 @@ func (s *Server) stop() {
 	}
 }
 
+// closedErr is what Serve returns once the server is closed.
+func (s *Server) closedErr() error {
+	if err := s.haltErr.Load(); err != nil {
+		return *err
+	}
+	return ErrServerClosed
+}
+
+// halt stops the server on its own because its state can no longer be
+// trusted: it closes listeners and connections, and Serve returns err.
+// Called with db.mu held, so the stop runs on its own goroutine.
+func (s *Server) halt(err error) {
+	s.haltOnce.Do(func() {
+		s.haltErr.Store(&err)
+		s.logger.Error("stopping: " + err.Error())
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.stop()
+		}()
+	})
+}
+
 // forget unregisters a closed connection.
 func (s *Server) forget(c *conn) {
 	s.mu.Lock()
@@ -375,33 +426,42 @@ func newPassword() []byte {
 	return p
 }
 
-// propose submits t to the replicated log with w as its waiter. w is
-// completed by the apply of t, or failed if the proposal does not commit.
+// propose submits t to the replicated log with w (may be nil) as its
+// waiter. w is completed by the apply of t, or failed if the proposal does
+// not commit.
 func (s *Server) propose(t *txn, w waiter) {
-	t.origin = s.opts.serverID
-	if w != nil {
-		t.reqID = s.nextReqID.Add(1)
-		s.waiters.add(t.reqID, w)
-	} else {
-		t.reqID = 0
+	if w == nil {
+		s.submit(t, 0, nil)
+		return
 	}
-	if t.time == 0 {
-		t.time = time.Now().UnixMilli()
-	}
-	e := proto.NewEncoder(make([]byte, 0, t.sizeHint()))
-	t.encode(e)
-	reqID := t.reqID
-	s.node.Propose(e.Bytes(), func(err error) {
-		if err == nil || reqID == 0 {
-			if err != nil {
-				s.logger.Warn("proposal failed", "op", t.op, "err", err)
-			}
+	reqID := s.nextReqID.Add(1)
+	s.waiters.add(reqID, w)
+	s.submit(t, reqID, func(err error) {
+		if err == nil {
 			return
 		}
 		if w := s.waiters.take(reqID); w != nil {
 			w.fail(err)
 		}
 	})
+}
+
+// proposeFunc submits t without a waiter; done (may be nil) gets nil once t
+// is applied here, or the reason it did not commit.
+func (s *Server) proposeFunc(t *txn, done func(error)) { s.submit(t, 0, done) }
+
+// submit stamps t with this server's id, reqID, the time and the settings
+// it applies with, and hands it to the replication node.
+func (s *Server) submit(t *txn, reqID int64, done func(error)) {
+	t.origin = s.opts.serverID
+	t.reqID = reqID
+	if t.time == 0 {
+		t.time = time.Now().UnixMilli()
+	}
+	t.flags = s.opts.txnFlags()
+	e := proto.NewEncoder(make([]byte, 0, t.sizeHint()))
+	t.encode(e)
+	s.node.Propose(e.Bytes(), done)
 }
 
 // applied runs on the apply goroutine with db.mu held, after t changed the
@@ -420,10 +480,11 @@ func (s *Server) applied(t *txn, res txnResult) {
 			}
 		}
 	}
-	switch t.op {
-	case proto.OpCreateSession:
+	switch {
+	case res.err != proto.OK:
+	case t.op == proto.OpCreateSession:
 		s.tracker.add(t.sessionID, t.timeout)
-	case proto.OpCloseSession:
+	case t.op == proto.OpCloseSession:
 		s.tracker.remove(t.sessionID)
 	}
 	if t.origin == s.opts.serverID && t.reqID != 0 {
@@ -440,10 +501,35 @@ func (s *Server) applied(t *txn, res txnResult) {
 	}
 }
 
-// restored runs after the state was replaced from a snapshot.
+// restored runs on the apply goroutine after the state was replaced from
+// a snapshot: at Open, or when a leader sends one to a lagging server. The
+// connections' view then jumps forward: the outcome of their pending writes
+// is unknown (the snapshot may or may not hold them), their watches missed
+// the changes in between, and their sessions may be gone. So every pending
+// call fails and every connection closes, as Apache ZooKeeper closes its
+// clients when a server resynchronizes; clients reconnect, resume their
+// sessions if they still exist, and re-register their watches with the zxid
+// they last saw, which fires the ones whose changes they missed.
 func (s *Server) restored() {
 	s.tracker.resetFromDB()
+	s.waiters.failAll(errStateRestored)
+	s.mu.Lock()
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	if len(conns) > 0 {
+		s.logger.Info("state replaced from a snapshot: closing client connections", "connections", len(conns))
+	}
+	for _, c := range conns {
+		c.close()
+	}
 }
+
+// errStateRestored fails calls pending when the state was replaced from a
+// snapshot.
+var errStateRestored = errors.New("server: state replaced from a snapshot")
 
 func remoteIP(nc net.Conn) string {
 	if a, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
@@ -471,6 +557,17 @@ func (r *waitRegistry) add(id int64, w waiter) {
 	r.mu.Lock()
 	r.m[id] = w
 	r.mu.Unlock()
+}
+
+// failAll fails and removes every waiter.
+func (r *waitRegistry) failAll(err error) {
+	r.mu.Lock()
+	m := r.m
+	r.m = make(map[int64]waiter)
+	r.mu.Unlock()
+	for _, w := range m {
+		w.fail(err)
+	}
 }
 
 func (r *waitRegistry) take(id int64) waiter {

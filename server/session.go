@@ -73,7 +73,11 @@ func (t *sessionTracker) resetFromDB() {
 	t.mu.Unlock()
 }
 
-// run expires sessions every half tick until the server stops.
+// run expires sessions every half tick while this server is the ready
+// leader, until the server stops. It follows the leadership signal, not
+// raft's state: every time leadership (re)starts, whether or not a flap in
+// between was seen, every session first gets a fresh timeout, since no
+// server could touch it while there was no leader.
 func (t *sessionTracker) run() {
 	defer t.srv.wg.Done()
 	interval := t.srv.opts.tickTime / 2
@@ -82,27 +86,51 @@ func (t *sessionTracker) run() {
 	}
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
-	wasLeader := false
+	ready, changed := t.srv.node.Leadership()
+	if ready {
+		t.resetFromDB()
+	}
 	for {
 		select {
 		case <-t.srv.done:
 			return
+		case <-changed:
+			if ready, changed = t.srv.node.Leadership(); ready {
+				t.resetFromDB()
+			}
 		case <-ticker.C:
-		}
-		leader := t.srv.node.IsLeader()
-		if leader && !wasLeader {
-			t.resetFromDB()
-		}
-		wasLeader = leader
-		if !leader {
-			continue
-		}
-		for _, id := range t.expired(time.Now()) {
-			t.srv.logger.Info("expiring session", "session", sessionHex(id))
-			t.srv.stats.expired.Add(1)
-			t.srv.propose(&txn{op: proto.OpCloseSession, sessionID: id}, nil)
+			if ready {
+				t.expire(time.Now())
+			}
 		}
 	}
+}
+
+// expire proposes closeSession for every session past its deadline. A
+// session whose closeSession fails to commit (leadership lost, shutdown) is
+// unmarked, so that it can be resumed, and expired again later by whichever
+// server leads then.
+func (t *sessionTracker) expire(now time.Time) {
+	for _, id := range t.expired(now) {
+		t.srv.logger.Info("expiring session", "session", sessionHex(id))
+		t.srv.stats.expired.Add(1)
+		t.srv.proposeFunc(&txn{op: proto.OpCloseSession, sessionID: id}, func(err error) {
+			if err != nil {
+				t.srv.logger.Warn("expiring session failed", "session", sessionHex(id), "err", err)
+				t.unmarkClosing(id)
+			}
+		})
+	}
+}
+
+// unmarkClosing makes a session whose closeSession did not commit live
+// again, with its deadline as it was (past), so a leader retries.
+func (t *sessionTracker) unmarkClosing(id int64) {
+	t.mu.Lock()
+	if s := t.sessions[id]; s != nil {
+		s.closing = false
+	}
+	t.mu.Unlock()
 }
 
 // expired marks and returns the sessions past their deadline.

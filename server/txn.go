@@ -1,14 +1,29 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/zkgo/zkgo/proto"
 )
 
 // txnVersion is the first int of every encoded txn, so the format can evolve
-// without misreading old logs.
-const txnVersion = 1
+// without misreading old logs. Version 2 added flags; version 1 txns are
+// still read (see decodeTxn).
+const (
+	txnVersion   = 2
+	txnVersionV1 = 1
+)
+
+// txnFlags carry the proposing server's settings that change how a txn
+// applies, so that every replica applies it alike whatever its own zoo.cfg
+// says.
+type txnFlags uint32
+
+const (
+	// txnExtendedTypes: the proposer has extendedTypesEnabled (TTL nodes).
+	txnExtendedTypes txnFlags = 1 << iota
+)
 
 // txn is one ZooKeeper transaction as proposed to the replicated log: the
 // client's request plus everything needed to apply it deterministically on
@@ -20,6 +35,7 @@ type txn struct {
 	cxid      int32
 	time      int64 // ms since the epoch, the leader's clock
 	op        proto.OpCode
+	flags     txnFlags
 
 	timeout int32  // createSession
 	passwd  []byte // createSession
@@ -30,7 +46,7 @@ type txn struct {
 
 // sizeHint is about the encoded size of t, so encoding allocates once.
 func (t *txn) sizeHint() int {
-	n := 64 + len(t.body) + len(t.passwd) + len(t.path)
+	n := 68 + len(t.body) + len(t.passwd) + len(t.path)
 	for _, id := range t.auth {
 		n += 8 + len(id.Scheme) + len(id.ID)
 	}
@@ -45,6 +61,7 @@ func (t *txn) encode(e *proto.Encoder) {
 	e.Int(t.cxid)
 	e.Long(t.time)
 	e.Int(int32(t.op))
+	e.Int(int32(t.flags))
 	switch t.op {
 	case proto.OpCreateSession:
 		e.Int(t.timeout)
@@ -61,11 +78,22 @@ func (t *txn) encode(e *proto.Encoder) {
 	}
 }
 
-func decodeTxn(b []byte) (*txn, error) {
+// errUnknownTxnVersion is wrapped by decodeTxn's error for a txn written
+// by a newer zkgo: this server cannot apply it, nor anything after it.
+var errUnknownTxnVersion = errors.New("server: unknown txn version")
+
+// decodeTxn decodes a txn from the log. Version 1 txns, written before
+// settings travelled in the txn, take v1Flags: the settings of this server,
+// which is what applied them when they were written.
+func decodeTxn(b []byte, v1Flags txnFlags) (*txn, error) {
 	d := proto.NewDecoder(b)
 	d.MaxBuffer = len(b)
-	if v := d.Int(); v != txnVersion && d.Err() == nil {
-		return nil, fmt.Errorf("server: unknown txn version %d", v)
+	v := d.Int()
+	if err := d.Err(); err != nil {
+		return nil, fmt.Errorf("server: decoding txn: %w", err)
+	}
+	if v != txnVersion && v != txnVersionV1 {
+		return nil, fmt.Errorf("%w %d (written by a newer zkgo?)", errUnknownTxnVersion, v)
 	}
 	t := &txn{
 		origin:    d.Long(),
@@ -74,6 +102,10 @@ func decodeTxn(b []byte) (*txn, error) {
 		cxid:      d.Int(),
 		time:      d.Long(),
 		op:        proto.OpCode(d.Int()),
+		flags:     v1Flags,
+	}
+	if v >= 2 {
+		t.flags = txnFlags(d.Int())
 	}
 	switch t.op {
 	case proto.OpCreateSession:

@@ -22,6 +22,10 @@ var (
 	ErrCorrupt = errors.New("replication: corrupt data")
 	// ErrLocked: another process holds the data or log directory.
 	ErrLocked = errors.New("replication: directory in use")
+	// ErrMembership: the data directory belongs to another membership than
+	// the configured one (another ensemble, another server id, a standalone
+	// server's data); the message names both.
+	ErrMembership = errors.New("replication: data directory belongs to other servers")
 	// ErrNoNetwork: a membership change was asked of a node that runs on the
 	// in-memory transport (no BindAddr), which cannot reach other servers.
 	ErrNoNetwork = errors.New("replication: node has no network transport")

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/hashicorp/raft"
@@ -95,6 +97,13 @@ func Open(ctx context.Context, cfg Config, fsm FSM) (_ *Node, err error) {
 	if n.raft, err = raft.NewRaft(rc, n.fsm, n.stores.wal, n.stores.wal, n.stores.snaps, n.trans); err != nil {
 		return nil, fmt.Errorf("replication: start raft: %w", err)
 	}
+	if !n.cfg.Join {
+		if err := n.checkMembership(); err != nil {
+			_ = n.raft.Shutdown().Error() // closes the transport
+			n.trans.raftTransport = nil
+			return nil, err
+		}
+	}
 	go n.complete()
 	n.wg.Add(1)
 	go n.watchLeadership()
@@ -157,6 +166,61 @@ func (n *Node) bootstrap(rc *raft.Config) error {
 		return fmt.Errorf("replication: bootstrap: %w", err)
 	}
 	return nil
+}
+
+// checkMembership compares the membership stored in the log with
+// cfg.Servers: a data directory made for other servers (a standalone
+// server's, another ensemble's, or before zoo.cfg changed) must be refused,
+// never silently joined to the configured servers.
+func (n *Node) checkMembership() error {
+	f := n.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return fmt.Errorf("replication: reading membership: %w", err)
+	}
+	stored := f.Configuration().Servers
+	want := n.cfg.Servers
+	same := len(stored) == len(want)
+	for _, w := range want {
+		if !same {
+			break
+		}
+		i := slices.IndexFunc(stored, func(s raft.Server) bool { return string(s.ID) == w.ID })
+		switch {
+		case i < 0, (stored[i].Suffrage == raft.Voter) != w.Voter:
+			same = false
+		case n.cfg.network() && w.ID != n.cfg.ID && string(stored[i].Address) != w.Address:
+			same = false
+		}
+	}
+	if same {
+		return nil
+	}
+	return fmt.Errorf("%w: %s holds the state of servers %s, but the configuration lists %s",
+		ErrMembership, n.cfg.LogDir, describeRaftServers(stored), describeServers(want))
+}
+
+func describeRaftServers(ss []raft.Server) string {
+	out := make([]Server, len(ss))
+	for i, s := range ss {
+		out[i] = Server{ID: string(s.ID), Address: string(s.Address), Voter: s.Suffrage == raft.Voter}
+	}
+	return describeServers(out)
+}
+
+// describeServers lists servers as "[1 (voter, host:port), 2 (observer)]".
+func describeServers(ss []Server) string {
+	parts := make([]string, len(ss))
+	for i, s := range ss {
+		role := "voter"
+		if !s.Voter {
+			role = "observer"
+		}
+		if s.Address != "" && !strings.HasPrefix(s.Address, "inmem:") {
+			role += ", " + s.Address
+		}
+		parts[i] = s.ID + " (" + role + ")"
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
 }
 
 // Shutdown stops the Node: new requests fail with ErrShutdown, requests

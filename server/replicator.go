@@ -1,0 +1,29 @@
+package server
+
+import (
+	"context"
+
+	"github.com/zkgo/zkgo/server/replication"
+)
+
+// replicator is what the server needs from its replication node
+// (*replication.Node). It is an interface so that tests can put faults
+// between the server and the log (failed proposals, leadership flaps).
+type replicator interface {
+	// Propose submits an encoded txn; done gets nil once it is applied
+	// here, or why it did not commit (see replication.Node.Propose).
+	Propose(cmd []byte, done func(error))
+	// Leadership reports whether this server is the ready leader, and a
+	// channel closed at the next change.
+	Leadership() (ready bool, changed <-chan struct{})
+	// State is "leader", "follower", "observer", "candidate" or "shutdown".
+	State() string
+	// Leader is the current leader's id and address, empty if unknown.
+	Leader() (id, addr string)
+	// Servers is the membership.
+	Servers() []replication.Server
+	// Shutdown stops the node.
+	Shutdown(ctx context.Context) error
+}
+
+var _ replicator = (*replication.Node)(nil)
