@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/zkgo/zkgo/internal/lockorder"
 	"github.com/zkgo/zkgo/proto"
 )
 
@@ -41,7 +42,7 @@ type conn struct {
 	drained chan struct{} // capacity 1: the writer took out
 	done    chan struct{} // closed by close
 
-	mu sync.Mutex
+	mu lockorder.Mutex
 	// guarded by mu
 	calls    []*call
 	out      []byte
@@ -88,6 +89,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		drained: make(chan struct{}, 1),
 		done:    make(chan struct{}),
 	}
+	c.mu.Init(s.locks, &rankConn)
 	ids := []proto.Id{{Scheme: schemeIP, ID: c.ip}}
 	c.auth.Store(&ids)
 	return c

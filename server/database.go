@@ -8,8 +8,8 @@ import (
 	"hash/crc32"
 	"io"
 	"sort"
-	"sync"
 
+	"github.com/zkgo/zkgo/internal/lockorder"
 	"github.com/zkgo/zkgo/proto"
 	"github.com/zkgo/zkgo/server/replication"
 	"github.com/zkgo/zkgo/server/tree"
@@ -26,7 +26,7 @@ type sessionInfo struct {
 // the zxid counter. The replication layer applies committed txns to it in log
 // order on one goroutine; readers take mu.RLock.
 //
-// Lock order: database.mu, then conn.mu, then watchTable.mu.
+// Lock order: see locks.go.
 type database struct {
 	srv *Server
 
@@ -34,7 +34,7 @@ type database struct {
 	// server's own settings, which applied them when they were written.
 	v1Flags txnFlags
 
-	mu sync.RWMutex
+	mu lockorder.RWMutex
 	// guarded by mu
 	tree     *tree.Tree
 	sessions map[int64]*sessionInfo

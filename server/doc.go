@@ -16,7 +16,9 @@
 //
 // # Concurrency
 //
-// Server's methods are safe for concurrent use. Lock order: database.mu,
-// then conn.mu, then watchTable.mu. The database is changed only on the apply
-// goroutine of the replication node.
+// Server's methods are safe for concurrent use. Locks are taken in the
+// order database.mu, conn.mu, Server.mu, watchTable.mu, then the leaves
+// (sessionTracker.mu, waitRegistry.mu, stats.mu); locks.go says why, and
+// race builds check it on every lock. The database is changed only on the
+// apply goroutine of the replication node.
 package server

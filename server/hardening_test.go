@@ -16,6 +16,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 	"github.com/zkgo/zkgo/config"
+	"github.com/zkgo/zkgo/internal/lockorder"
 	"github.com/zkgo/zkgo/proto"
 	"github.com/zkgo/zkgo/server/replication"
 )
@@ -429,4 +430,21 @@ func TestRestoreFailsPendingAndClosesConnections(t *testing.T) {
 	if bound {
 		t.Fatal("a connection still serves the vanished session")
 	}
+}
+
+func TestLockOrderChecked(t *testing.T) {
+	if !lockorder.Enabled {
+		t.Skip("lock order is checked in race builds only (go test -race)")
+	}
+	s := hStart(t, hConfig(t), nil)
+	s.watches.mu.Lock()
+	defer s.watches.mu.Unlock()
+	defer func() {
+		if msg, _ := recover().(string); !strings.Contains(msg, "database.mu") {
+			t.Fatalf("recovered %q, want a lock order panic", msg)
+		}
+	}()
+	s.db.mu.RLock() // database.mu under watchTable.mu: the wrong order
+	s.db.mu.RUnlock()
+	t.Fatal("database.mu taken under watchTable.mu without a panic")
 }

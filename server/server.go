@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/zkgo/zkgo/config"
+	"github.com/zkgo/zkgo/internal/lockorder"
 	"github.com/zkgo/zkgo/proto"
 	"github.com/zkgo/zkgo/server/replication"
 )
@@ -48,7 +49,7 @@ type Server struct {
 	// server id in the top byte, boot time below).
 	nextSessionID atomic.Int64
 
-	mu sync.Mutex
+	mu lockorder.Mutex
 	// guarded by mu
 	listeners map[net.Listener]struct{}
 	conns     map[*conn]struct{}
@@ -57,6 +58,9 @@ type Server struct {
 
 	done chan struct{} // closed by Shutdown/Close
 	wg   sync.WaitGroup
+
+	// locks checks the lock order (see locks.go) in race builds.
+	locks *lockorder.Checker
 
 	haltOnce sync.Once
 	haltErr  atomic.Pointer[error] // why the server stopped on its own (see halt)
@@ -110,14 +114,20 @@ func newServer(cfg *config.Config, logger *slog.Logger, wrap func(*replication.N
 		bySession: make(map[int64]*conn),
 		done:      make(chan struct{}),
 	}
-	s.waiters.init()
+	s.locks = lockorder.NewChecker()
+	s.mu.Init(s.locks, &rankServer)
+	s.watches.mu.Init(s.locks, &rankWatches)
+	s.stats.mu.Init(s.locks, &rankStats)
+	s.waiters.init(s.locks)
 	s.nextReqID.Store(time.Now().UnixNano())
 	// Session ids as Apache ZooKeeper makes them: the server id in the top
 	// byte and the boot time in ms below it (an unsigned shift, as Java's
 	// >>>, so the top byte stays the server id), then counting up.
 	s.nextSessionID.Store(int64(uint64(time.Now().UnixMilli()<<24)>>8) | opts.serverID<<56)
 	s.db = newDatabase(s, opts.txnFlags())
+	s.db.mu.Init(s.locks, &rankDatabase)
 	s.tracker = newSessionTracker(s)
+	s.tracker.mu.Init(s.locks, &rankTracker)
 
 	rcfg, err := replicationConfig(cfg, logger)
 	if err != nil {
@@ -547,11 +557,14 @@ type waiter interface {
 
 // waitRegistry maps request ids to waiters (etcd's pkg/wait shape).
 type waitRegistry struct {
-	mu sync.Mutex
+	mu lockorder.Mutex
 	m  map[int64]waiter // guarded by mu
 }
 
-func (r *waitRegistry) init() { r.m = make(map[int64]waiter) }
+func (r *waitRegistry) init(locks *lockorder.Checker) {
+	r.mu.Init(locks, &rankWaiters)
+	r.m = make(map[int64]waiter)
+}
 
 func (r *waitRegistry) add(id int64, w waiter) {
 	r.mu.Lock()

@@ -1,9 +1,9 @@
 package server
 
 import (
-	"sync"
 	"time"
 
+	"github.com/zkgo/zkgo/internal/lockorder"
 	"github.com/zkgo/zkgo/proto"
 )
 
@@ -14,7 +14,7 @@ import (
 type sessionTracker struct {
 	srv *Server
 
-	mu sync.Mutex
+	mu lockorder.Mutex
 	// guarded by mu
 	sessions map[int64]*tracked
 }

@@ -2,8 +2,9 @@ package server
 
 import (
 	"math/big"
-	"sync"
 	"sync/atomic"
+
+	"github.com/zkgo/zkgo/internal/lockorder"
 )
 
 // defaultTraceMask is Apache ZooTrace's initial text trace mask (client
@@ -19,7 +20,7 @@ type stats struct {
 	expired  atomic.Int64 // sessions expired
 	authFail atomic.Int64
 
-	mu sync.Mutex
+	mu lockorder.Mutex
 	// guarded by mu: request latency in ms, as Apache's ServerStats
 	latMin, latMax, latTotal, latCount int64
 	// traceMask is the mask stmk set (Apache keeps it, unused, for gtmk);

@@ -2,8 +2,8 @@ package server
 
 import (
 	"strings"
-	"sync"
 
+	"github.com/zkgo/zkgo/internal/lockorder"
 	"github.com/zkgo/zkgo/proto"
 )
 
@@ -38,7 +38,7 @@ type watcher interface {
 // local to the server a client is connected to; a client that reconnects
 // elsewhere re-registers them with setWatches.
 type watchTable struct {
-	mu sync.Mutex
+	mu lockorder.Mutex
 	// guarded by mu
 	byKind [numWatchKinds]map[string]map[watcher]struct{}
 	// byWatcher indexes the same watches by watcher, so a closing connection
