@@ -16,6 +16,9 @@ type Server struct {
 	ID      string // server id, as in zoo.cfg server.<id> and myid
 	Address string // raft transport host:port (zoo.cfg port1)
 	Voter   bool   // false for an observer (raft non-voter)
+	// RPCAddress is the server's cluster RPC host:port (zoo.cfg port2),
+	// where followers forward commands to it when it leads.
+	RPCAddress string
 }
 
 // Config configures a Node. The zero value of every field except ID and
@@ -34,6 +37,14 @@ type Config struct {
 	// Listener, if set, is used instead of BindAddr; the Node takes
 	// ownership and closes it. Tests pass a 127.0.0.1:0 listener.
 	Listener net.Listener
+	// RPCBindAddr is the host:port this server's cluster RPC listens on
+	// (zoo.cfg port2); RPCListener, if set, is used instead. Without either
+	// the Node answers no cluster RPC, and followers cannot forward to it.
+	RPCBindAddr string
+	RPCListener net.Listener
+	// Hooks, if set, is called by the leader for what followers send.
+	Hooks LeaderHooks
+
 	// Servers is the initial membership, used only when the directories hold
 	// no state yet (first start); afterwards raft's persisted membership
 	// wins. Empty means standalone: this server as the only voter. With a

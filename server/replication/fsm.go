@@ -46,6 +46,7 @@ const snapshotHeaderLen = len(snapshotMagic) + 8
 type fsmAdapter struct {
 	fsm     FSM
 	applied atomic.Uint64
+	waiters appliedWaiters
 }
 
 var _ raft.BatchingFSM = (*fsmAdapter)(nil)
@@ -55,14 +56,24 @@ var _ raft.BatchingFSM = (*fsmAdapter)(nil)
 func (a *fsmAdapter) ApplyBatch(logs []*raft.Log) []any {
 	out := make([]any, len(logs))
 	for i, l := range logs {
-		out[i] = a.Apply(l)
+		out[i] = a.apply(l)
+	}
+	if len(logs) > 0 {
+		a.waiters.advance(logs[len(logs)-1].Index)
 	}
 	return out
 }
 
-// Apply applies one entry; configuration entries are raft's business and
-// only advance the applied index.
+// Apply applies one entry (raft uses ApplyBatch).
 func (a *fsmAdapter) Apply(l *raft.Log) any {
+	r := a.apply(l)
+	a.waiters.advance(l.Index)
+	return r
+}
+
+// apply applies one entry; configuration entries are raft's business and
+// only advance the applied index.
+func (a *fsmAdapter) apply(l *raft.Log) any {
 	var r any
 	if l.Type == raft.LogCommand {
 		r = a.fsm.Apply(l.Index, l.Data)
@@ -95,7 +106,9 @@ func (a *fsmAdapter) restore(r io.Reader) error {
 	if err := a.fsm.Restore(r); err != nil {
 		return fmt.Errorf("FSM.Restore: %w", err)
 	}
-	a.applied.Store(binary.BigEndian.Uint64(hdr[len(snapshotMagic):]))
+	index := binary.BigEndian.Uint64(hdr[len(snapshotMagic):])
+	a.applied.Store(index)
+	a.waiters.advance(index)
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,7 +41,16 @@ type Node struct {
 	leadMu      sync.Mutex
 	leadGen     uint64        // guarded by leadMu; bumped on every leader signal
 	leadReady   bool          // guarded by leadMu
-	leadChanged chan struct{} // guarded by leadMu; closed when leadReady changes
+	leaderID    string        // guarded by leadMu; the leader this node follows or is
+	leadChanged chan struct{} // guarded by leadMu; closed when leadReady or leaderID changes
+
+	// Cluster RPC (network nodes only).
+	rpc        *rpcServer        // nil without Config.RPCListener/RPCBindAddr
+	rpcAddrs   map[string]string // server id → cluster RPC address
+	rpcMu      sync.Mutex
+	leaderConn *leaderConn // guarded by rpcMu; to the current leader
+	goMu       sync.Mutex
+	goStopped  bool // guarded by goMu: goFunc starts nothing more
 
 	stop     chan struct{} // closed by Shutdown after raft stopped
 	wg       sync.WaitGroup
@@ -104,11 +114,49 @@ func Open(ctx context.Context, cfg Config, fsm FSM) (_ *Node, err error) {
 			return nil, err
 		}
 	}
+	n.rpcAddrs = make(map[string]string)
+	for _, srv := range n.cfg.Servers {
+		if srv.RPCAddress != "" {
+			n.rpcAddrs[srv.ID] = srv.RPCAddress
+		}
+	}
+	if n.cfg.RPCListener != nil || n.cfg.RPCBindAddr != "" {
+		ln := n.cfg.RPCListener
+		if ln == nil {
+			if ln, err = net.Listen("tcp", n.cfg.RPCBindAddr); err != nil {
+				_ = n.raft.Shutdown().Error()
+				n.trans.raftTransport = nil
+				return nil, fmt.Errorf("replication: listen on cluster port %s: %w", n.cfg.RPCBindAddr, err)
+			}
+		}
+		n.rpc = &rpcServer{n: n, ln: ln, conns: make(map[net.Conn]struct{})}
+		n.rpc.wg.Add(1)
+		go n.rpc.serve()
+	}
 	go n.complete()
 	n.wg.Add(1)
 	go n.watchLeadership()
 	return n, nil
 }
+
+// goFunc runs fn on a goroutine that Shutdown waits for; it reports false,
+// and runs nothing, once the Node is shutting down.
+func (n *Node) goFunc(fn func()) bool {
+	n.goMu.Lock()
+	defer n.goMu.Unlock()
+	if n.goStopped {
+		return false
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		fn()
+	}()
+	return true
+}
+
+// isLeader reports whether raft is in the leader state.
+func (n *Node) isLeader() bool { return n.raft.State() == raft.Leader }
 
 // maxBatch is the most log entries written with one fsync and sent in one
 // AppendEntries RPC.
@@ -242,6 +290,10 @@ func (n *Node) shutdown(ctx context.Context) error {
 	n.mu.Unlock()
 	n.submitMu.Unlock()
 	n.signal()
+	if n.rpc != nil {
+		n.rpc.close()
+	}
+	n.closeLeaderConn(ErrShutdown)
 
 	var errs []error
 	select {
@@ -257,7 +309,12 @@ func (n *Node) shutdown(ctx context.Context) error {
 		nt.CloseStreams() // Close leaves pooled connections open
 	}
 	close(n.stop)
+	n.goMu.Lock()
+	n.goStopped = true
+	n.goMu.Unlock()
+	n.closeLeaderConn(ErrShutdown) // one dialed since is closed too
 	n.wg.Wait()
+	n.fsm.waiters.close(ErrShutdown)
 	n.setLeadership(0, false)
 	if err := n.stores.close(); err != nil {
 		errs = append(errs, fmt.Errorf("replication: close stores: %w", err))
@@ -270,18 +327,31 @@ func (n *Node) shutdown(ctx context.Context) error {
 // applied to the FSM, so the server acts as leader on complete state.
 func (n *Node) watchLeadership() {
 	defer n.wg.Done()
+	// Raft drops observations the channel has no room for; one pending is
+	// enough, since each wake-up reads the current leader from raft.
+	observed := make(chan raft.Observation, 1)
+	obs := raft.NewObserver(observed, false, func(o *raft.Observation) bool {
+		_, ok := o.Data.(raft.LeaderObservation)
+		return ok
+	})
+	n.raft.RegisterObserver(obs)
+	defer n.raft.DeregisterObserver(obs)
+	n.setLeaderID()
 	for {
 		select {
 		case <-n.stop:
 			return
+		case <-observed:
+			n.setLeaderID()
 		case leader := <-n.raft.LeaderCh():
+			n.setLeaderID()
 			n.leadMu.Lock()
 			n.leadGen++
 			gen := n.leadGen
 			n.leadMu.Unlock()
 			n.setLeadership(gen, false)
 			if leader {
-				n.submit(func() raft.Future { return n.raft.Barrier(0) }, func(_ any, err error) {
+				n.submit(func() raft.Future { return n.raft.Barrier(0) }, func(_ any, _ uint64, err error) {
 					if err == nil {
 						n.setLeadership(gen, true)
 					}
@@ -302,6 +372,29 @@ func (n *Node) setLeadership(gen uint64, ready bool) {
 	n.leadReady = ready
 	close(n.leadChanged)
 	n.leadChanged = make(chan struct{})
+}
+
+// setLeaderID records the leader raft knows now and wakes Leadership
+// watchers if it changed.
+func (n *Node) setLeaderID() {
+	_, id := n.raft.LeaderWithID()
+	n.leadMu.Lock()
+	defer n.leadMu.Unlock()
+	if string(id) == n.leaderID {
+		return
+	}
+	n.leaderID = string(id)
+	close(n.leadChanged)
+	n.leadChanged = make(chan struct{})
+}
+
+// LeaderID returns the id of the leader this node knows (itself when it
+// leads), "" when there is none, and a channel closed at the next change of
+// it or of Leadership.
+func (n *Node) LeaderID() (id string, changed <-chan struct{}) {
+	n.leadMu.Lock()
+	defer n.leadMu.Unlock()
+	return n.leaderID, n.leadChanged
 }
 
 // Leadership reports whether this node is a ready leader: the leader, with

@@ -11,7 +11,7 @@ import (
 // pending is a submitted raft request waiting for its outcome.
 type pending struct {
 	f    raft.Future
-	done func(resp any, err error)
+	done func(resp any, index uint64, err error)
 }
 
 // Propose submits cmd to the log without waiting for it. done (may be nil)
@@ -22,11 +22,43 @@ type pending struct {
 // Node is shut down done runs before Propose returns. Propose may block
 // briefly while raft's main loop takes the request. cmd must not be
 // modified afterwards.
+//
+// On a follower or observer the command is forwarded to the leader over
+// the cluster RPC, and done runs once the leader logged it and this node
+// applied it, or with the error (ErrNotLeader when no leader could take it,
+// ErrLeadershipLost when the outcome is unknown); such callbacks run in
+// submission order for each leader, on the cluster RPC's goroutines.
 func (n *Node) Propose(cmd []byte, done func(err error)) {
-	n.submit(func() raft.Future { return n.raft.Apply(cmd, 0) }, func(_ any, err error) {
-		if done != nil {
-			done(err)
+	if done == nil {
+		done = func(error) {}
+	}
+	if !n.isLeader() && n.cfg.network() {
+		n.forward(cmd, func(index uint64, err error) {
+			if err != nil {
+				done(err)
+				return
+			}
+			n.fsm.waiters.when(index, done)
+		})
+		return
+	}
+	n.submit(func() raft.Future { return n.raft.Apply(cmd, 0) }, func(_ any, _ uint64, err error) {
+		done(err)
+	})
+}
+
+// proposeForwarded logs a command a follower forwarded (leader side of the
+// cluster RPC); done gets its log index once applied here.
+func (n *Node) proposeForwarded(cmd []byte, done func(index uint64, err error)) {
+	if h := n.cfg.Hooks; h != nil {
+		var err error
+		if cmd, err = h.PrepareForwarded(cmd); err != nil {
+			done(0, err)
+			return
 		}
+	}
+	n.submit(func() raft.Future { return n.raft.Apply(cmd, 0) }, func(_ any, index uint64, err error) {
+		done(index, err)
 	})
 }
 
@@ -39,7 +71,7 @@ func (n *Node) ProposeWait(ctx context.Context, cmd []byte) (any, error) {
 		err error
 	}
 	ch := make(chan result, 1)
-	n.submit(func() raft.Future { return n.raft.Apply(cmd, 0) }, func(v any, err error) { ch <- result{v, err} })
+	n.submit(func() raft.Future { return n.raft.Apply(cmd, 0) }, func(v any, _ uint64, err error) { ch <- result{v, err} })
 	select {
 	case r := <-ch:
 		return r.v, r.err
@@ -120,7 +152,7 @@ func (n *Node) Snapshot(ctx context.Context) error {
 // await submits a request and waits for its outcome or ctx.
 func (n *Node) await(ctx context.Context, start func() raft.Future) error {
 	ch := make(chan error, 1)
-	n.submit(start, func(_ any, err error) { ch <- err })
+	n.submit(start, func(_ any, _ uint64, err error) { ch <- err })
 	select {
 	case err := <-ch:
 		return err
@@ -133,11 +165,11 @@ func (n *Node) await(ctx context.Context, start func() raft.Future) error {
 // goroutine. Raft may leave a future unanswered when it shuts down with
 // committed entries not yet applied, so futures are only waited on while
 // raft runs: Shutdown first lets the queue drain.
-func (n *Node) submit(start func() raft.Future, done func(any, error)) {
+func (n *Node) submit(start func() raft.Future, done func(any, uint64, error)) {
 	n.submitMu.Lock()
 	if n.closing {
 		n.submitMu.Unlock()
-		done(nil, ErrShutdown)
+		done(nil, 0, ErrShutdown)
 		return
 	}
 	f := start()
@@ -177,11 +209,14 @@ func (n *Node) complete() {
 		for i := range batch {
 			p := &batch[i]
 			err := p.f.Error()
-			var resp any
+			var (
+				resp  any
+				index uint64
+			)
 			if af, ok := p.f.(raft.ApplyFuture); ok && err == nil {
-				resp = af.Response()
+				resp, index = af.Response(), af.Index()
 			}
-			p.done(resp, raftErr(err))
+			p.done(resp, index, raftErr(err))
 			*p = pending{}
 		}
 	}
