@@ -148,6 +148,12 @@ func (c *conn) serve() {
 	if _, err := io.ReadFull(br, payload); err != nil {
 		return
 	}
+	if !c.srv.serving() {
+		// As Apache ZooKeeper: a server without a leader (or one shutting
+		// down) closes the connection; the client tries another server.
+		c.srv.logger.Info("refusing client: not serving (no leader)", "client", c.remote)
+		return
+	}
 	if !c.handshake(payload) {
 		return
 	}
@@ -487,6 +493,8 @@ func (c *conn) handle(frame []byte) error {
 		}
 		// The session ends here: nothing pipelined after it is executed.
 		return errStopReading
+	case op == proto.OpSync:
+		return c.handleSync(hdr, body)
 	case op == proto.OpReconfig:
 		c.enqueue(&call{xid: hdr.Xid, op: op, preErr: proto.ErrReconfigDisabled})
 		return nil
@@ -519,6 +527,32 @@ func (c *conn) handle(frame []byte) error {
 	if c.enqueue(cl) {
 		s.propose(&txn{op: op, sessionID: c.sessionID, cxid: hdr.Xid, body: bytes.Clone(body), auth: c.ids()}, cl)
 	}
+	return nil
+}
+
+// handleSync queues a sync: it is answered, in order, once this server has
+// applied every write the leader had committed when the sync arrived.
+func (c *conn) handleSync(hdr proto.RequestHeader, body []byte) error {
+	var req proto.SyncRequest
+	rd := proto.NewDecoder(body)
+	rd.MaxBuffer = c.srv.opts.maxBuffer
+	if err := req.Decode(rd); err != nil {
+		return err
+	}
+	cl := &call{xid: hdr.Xid, op: proto.OpSync, write: true}
+	if !c.enqueue(cl) {
+		return nil
+	}
+	s := c.srv
+	s.node.Sync(func(err error) {
+		if err != nil {
+			cl.fail(err)
+			return
+		}
+		s.db.mu.RLock()
+		cl.complete(txnResult{zxid: s.db.zxid, resp: &proto.SyncResponse{Path: req.Path}})
+		s.db.mu.RUnlock()
+	})
 	return nil
 }
 

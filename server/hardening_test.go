@@ -6,8 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -118,19 +116,29 @@ func (s *Server) sessionOf(t *testing.T) int64 {
 	return id
 }
 
-func TestEnsembleConfigRefusedBeforeWritingState(t *testing.T) {
+func TestStandaloneDataDirRefusedByEnsemble(t *testing.T) {
 	cfg := hConfig(t)
+	s := hStart(t, cfg, nil)
+	s.Close()
 	cfg.MyID = 1
 	for id := int64(1); id <= 3; id++ {
-		cfg.Servers = append(cfg.Servers, config.Server{ID: id, Host: "127.0.0.1", QuorumPort: 2888 + int(id), ElectionPort: 3888 + int(id)})
+		cfg.Servers = append(cfg.Servers, config.Server{ID: id, Host: "127.0.0.1", QuorumPort: freePort(t), ElectionPort: freePort(t)})
 	}
 	_, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err == nil || !strings.Contains(err.Error(), "ensemble") {
-		t.Fatalf("New with 3 server.N lines: err = %v, want a refusal naming the ensemble", err)
+	if !errors.Is(err, replication.ErrMembership) || !strings.Contains(err.Error(), "empty dataDir") {
+		t.Fatalf("ensemble start on a standalone data dir: err = %v, want ErrMembership saying what to do", err)
 	}
-	if _, serr := os.Stat(filepath.Join(cfg.DataDir, "zkgo")); !errors.Is(serr, os.ErrNotExist) {
-		t.Fatalf("refused start wrote replicated state: stat zkgo = %v", serr)
+	t.Log(err)
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
 
 func TestDataDirOfAnotherServerRefused(t *testing.T) {

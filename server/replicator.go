@@ -20,6 +20,14 @@ type replicator interface {
 	State() string
 	// Leader is the current leader's id and address, empty if unknown.
 	Leader() (id, addr string)
+	// LeaderID is the leader this server follows (or is), "" if none, and
+	// a channel closed at the next change of it or of Leadership.
+	LeaderID() (id string, changed <-chan struct{})
+	// Touch tells the leader of activity on sessions.
+	Touch(sessions []int64)
+	// Sync calls done once this server has applied every write committed
+	// before the call.
+	Sync(done func(error))
 	// Servers is the membership.
 	Servers() []replication.Server
 	// Shutdown stops the node.

@@ -98,11 +98,6 @@ func newServer(cfg *config.Config, logger *slog.Logger, wrap func(*replication.N
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Distributed() {
-		// Checked before anything is written to the data dir, so that no
-		// one-voter membership is stored that the ensemble could not use.
-		return nil, fmt.Errorf("server: zoo.cfg lists an ensemble (%d participants in server.N lines), which this version of zkgo cannot run yet: remove the server.N lines to run standalone", cfg.Voters())
-	}
 	s := &Server{
 		cfg:       cfg,
 		opts:      opts,
@@ -133,9 +128,13 @@ func newServer(cfg *config.Config, logger *slog.Logger, wrap func(*replication.N
 	if err != nil {
 		return nil, err
 	}
+	rcfg.Hooks = leaderHooks{s}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	node, err := replication.Open(ctx, rcfg, s.db)
+	if errors.Is(err, replication.ErrMembership) {
+		return nil, fmt.Errorf("%w; start with an empty dataDir (and dataLogDir) to join the configured servers, or restore the zoo.cfg this data was made with", err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -143,11 +142,12 @@ func newServer(cfg *config.Config, logger *slog.Logger, wrap func(*replication.N
 	if wrap != nil {
 		s.node = wrap(node)
 	}
-	// Answer clients only once this server can commit: a standalone server
-	// elects itself within milliseconds.
-	for {
+	// A standalone server answers clients once it can commit, within
+	// milliseconds. An ensemble member serves once it has a leader; until
+	// then it refuses clients (see followLeader).
+	for !cfg.Distributed() {
 		ready, changed := node.Leadership()
-		if ready || len(cfg.Servers) > 1 {
+		if ready {
 			break
 		}
 		select {
@@ -158,7 +158,8 @@ func newServer(cfg *config.Config, logger *slog.Logger, wrap func(*replication.N
 		}
 	}
 	s.tracker.resetFromDB()
-	s.wg.Add(3)
+	s.wg.Add(4)
+	go s.followLeader()
 	go s.tracker.run()
 	go s.reapContainers()
 	go s.releaseMemoryWhenIdle()
@@ -223,6 +224,10 @@ func cutDigest(s string) (user, digest string, ok bool) {
 	return "", "", false
 }
 
+// replicationConfig maps zoo.cfg to the replication node's config: server.N
+// port1 is the raft transport, port2 the cluster RPC; observers are
+// non-voters. A dead leader is noticed after syncLimit ticks, as a follower
+// of Apache ZooKeeper notices it.
 func replicationConfig(cfg *config.Config, logger *slog.Logger) (replication.Config, error) {
 	dataDir := cfg.DataDir
 	if dataDir == "" {
@@ -241,6 +246,30 @@ func replicationConfig(cfg *config.Config, logger *slog.Logger) (replication.Con
 		SnapshotRetain:    cfg.AutopurgeSnapRetainCount,
 		Logger:            logger.With("component", "raft"),
 	}
+	if !cfg.Distributed() {
+		return rc, nil
+	}
+	self, ok := cfg.Self()
+	if !ok {
+		return rc, fmt.Errorf("server: myid %d has no server.%d line", cfg.MyID, cfg.MyID)
+	}
+	for _, srv := range cfg.Servers {
+		rc.Servers = append(rc.Servers, replication.Server{
+			ID:         fmt.Sprint(srv.ID),
+			Address:    srv.QuorumAddr(),
+			RPCAddress: srv.ElectionAddr(),
+			Voter:      !srv.Observer,
+		})
+	}
+	rc.BindAddr = self.QuorumAddr()
+	rc.RPCBindAddr = self.ElectionAddr()
+	tick := cfg.TickTime
+	if tick <= 0 {
+		tick = config.DefaultTickTime
+	}
+	rc.HeartbeatTimeout = tick * time.Duration(max(cfg.SyncLimit, 2))
+	rc.ElectionTimeout = rc.HeartbeatTimeout
+	rc.LeaderLeaseTimeout = rc.HeartbeatTimeout / 2
 	return rc, nil
 }
 
@@ -372,6 +401,76 @@ func (s *Server) stop() {
 	s.mu.Unlock()
 	for _, c := range conns {
 		c.close()
+	}
+}
+
+// followLeader closes every client connection and fails every pending
+// call when the leader changes (or is lost), as an Apache ZooKeeper server
+// restarts its request pipeline on every election: a pending write's
+// outcome is unknown, and a server without a leader must not serve. Clients
+// reconnect, to this server once it follows a leader again or to another,
+// and resume their sessions.
+func (s *Server) followLeader() {
+	defer s.wg.Done()
+	leader, changed := s.node.LeaderID()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-changed:
+		}
+		var next string
+		next, changed = s.node.LeaderID()
+		if next == leader {
+			continue
+		}
+		if next == "" {
+			s.logger.Warn("lost the leader: not serving clients until one is elected", "leader", leader)
+		} else {
+			s.logger.Info("following a new leader", "leader", next, "previous", leader, "mode", s.mode())
+		}
+		leader = next
+		s.resetClients(errLeaderChanged)
+	}
+}
+
+// errLeaderChanged fails calls pending when the leader changed.
+var errLeaderChanged = errors.New("server: the leader changed")
+
+// resetClients fails every pending call and closes every client connection.
+func (s *Server) resetClients(reason error) {
+	s.waiters.failAll(reason)
+	s.mu.Lock()
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	if len(conns) > 0 {
+		s.logger.Info("closing client connections", "connections", len(conns), "reason", reason)
+	}
+	for _, c := range conns {
+		c.close()
+	}
+}
+
+// leaderHooks is what the replication node calls on the leader for what
+// followers send (replication.LeaderHooks).
+type leaderHooks struct{ s *Server }
+
+// PrepareForwarded stamps the leader's clock on a txn a follower forwarded,
+// so ctime and mtime come from the leader, as in Apache ZooKeeper.
+func (h leaderHooks) PrepareForwarded(cmd []byte) ([]byte, error) {
+	if err := stampTime(cmd, time.Now().UnixMilli()); err != nil {
+		return nil, err
+	}
+	return cmd, nil
+}
+
+// Touched keeps sessions alive that followers' clients used.
+func (h leaderHooks) Touched(sessions []int64) {
+	for _, id := range sessions {
+		h.s.tracker.touch(id)
 	}
 }
 
@@ -522,19 +621,7 @@ func (s *Server) applied(t *txn, res txnResult) {
 // they last saw, which fires the ones whose changes they missed.
 func (s *Server) restored() {
 	s.tracker.resetFromDB()
-	s.waiters.failAll(errStateRestored)
-	s.mu.Lock()
-	conns := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
-	s.mu.Unlock()
-	if len(conns) > 0 {
-		s.logger.Info("state replaced from a snapshot: closing client connections", "connections", len(conns))
-	}
-	for _, c := range conns {
-		c.close()
-	}
+	s.resetClients(errStateRestored)
 }
 
 // errStateRestored fails calls pending when the state was replaced from a

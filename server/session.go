@@ -17,6 +17,9 @@ type sessionTracker struct {
 	mu lockorder.Mutex
 	// guarded by mu
 	sessions map[int64]*tracked
+	// touched are the sessions used since the last report to the leader,
+	// when this server does not lead. Guarded by mu.
+	touched map[int64]struct{}
 }
 
 type tracked struct {
@@ -26,7 +29,7 @@ type tracked struct {
 }
 
 func newSessionTracker(s *Server) *sessionTracker {
-	return &sessionTracker{srv: s, sessions: make(map[int64]*tracked)}
+	return &sessionTracker{srv: s, sessions: make(map[int64]*tracked), touched: make(map[int64]struct{})}
 }
 
 // add starts tracking a session created by an applied txn.
@@ -54,7 +57,23 @@ func (t *sessionTracker) touch(id int64) bool {
 		return false
 	}
 	s.deadline = time.Now().Add(s.timeout)
+	t.touched[id] = struct{}{}
 	return true
+}
+
+// takeTouched returns and forgets the sessions touched since the last call.
+func (t *sessionTracker) takeTouched() []int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.touched) == 0 {
+		return nil
+	}
+	ids := make([]int64, 0, len(t.touched))
+	for id := range t.touched {
+		ids = append(ids, id)
+	}
+	clear(t.touched)
+	return ids
 }
 
 // resetFromDB re-reads every session from the database with a fresh
@@ -74,7 +93,8 @@ func (t *sessionTracker) resetFromDB() {
 }
 
 // run expires sessions every half tick while this server is the ready
-// leader, until the server stops. It follows the leadership signal, not
+// leader, and otherwise reports the sessions its clients used to the
+// leader every half tick, until the server stops. It follows the leadership signal, not
 // raft's state: every time leadership (re)starts, whether or not a flap in
 // between was seen, every session first gets a fresh timeout, since no
 // server could touch it while there was no leader.
@@ -99,8 +119,13 @@ func (t *sessionTracker) run() {
 				t.resetFromDB()
 			}
 		case <-ticker.C:
+			touched := t.takeTouched()
 			if ready {
 				t.expire(time.Now())
+			} else {
+				// Only the leader expires sessions: it learns of the
+				// clients of other servers from these reports.
+				t.srv.node.Touch(touched)
 			}
 		}
 	}

@@ -1,0 +1,220 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+	"github.com/zkgo/zkgo/config"
+)
+
+// member is one server of an in-process ensemble.
+type member struct {
+	cfg  *config.Config
+	srv  *Server
+	addr string
+}
+
+// startEnsemble starts n participants on 127.0.0.1 with a 100 ms tick.
+func startEnsemble(t *testing.T, n int) []*member {
+	t.Helper()
+	var servers []config.Server
+	for id := 1; id <= n; id++ {
+		servers = append(servers, config.Server{ID: int64(id), Host: "127.0.0.1", QuorumPort: freePort(t), ElectionPort: freePort(t)})
+	}
+	ms := make([]*member, n)
+	for i := range ms {
+		cfg := hConfig(t)
+		cfg.MyID = int64(i + 1)
+		cfg.Servers = servers
+		cfg.InitLimit, cfg.SyncLimit = 10, 5
+		cfg.ExtendedTypesEnabled = true
+		ms[i] = &member{cfg: cfg}
+	}
+	for _, m := range ms {
+		m.start(t)
+	}
+	return ms
+}
+
+func (m *member) start(t *testing.T) {
+	t.Helper()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("ZKGO_TEST_LOG") != "" {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, nil)).With("myid", m.cfg.MyID)
+	}
+	s, err := New(m.cfg, logger)
+	if err != nil {
+		t.Fatalf("server %d: %v", m.cfg.MyID, err)
+	}
+	addr := m.addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		s.Close()
+		t.Fatal(err)
+	}
+	m.srv, m.addr = s, ln.Addr().String()
+	go s.Serve(ln)
+	t.Cleanup(func() { s.Close() })
+}
+
+func (m *member) stop() { m.srv.Close() }
+
+// waitModes waits until the live members report one leader and followers.
+func waitModes(t *testing.T, ms []*member) *member {
+	t.Helper()
+	var leader *member
+	waitFor(t, 30*time.Second, "one leader and serving followers", func() bool {
+		leader = nil
+		for _, m := range ms {
+			if m.srv == nil || !m.srv.serving() {
+				return false
+			}
+			switch m.srv.mode() {
+			case "leader":
+				if leader != nil {
+					return false
+				}
+				leader = m
+			case "follower":
+			default:
+				return false
+			}
+		}
+		return leader != nil
+	})
+	return leader
+}
+
+func TestEnsembleFollowersForwardAndServeReads(t *testing.T) {
+	ms := startEnsemble(t, 3)
+	leader := waitModes(t, ms)
+	var followers []*member
+	for _, m := range ms {
+		if m != leader {
+			followers = append(followers, m)
+		}
+	}
+
+	// A write through a follower is acknowledged after that follower
+	// applied it: the same session reads it back at once.
+	c1 := hDial(t, followers[0].addr, 10*time.Second)
+	if _, err := c1.Create("/f", []byte("one"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	if data, _, err := c1.Get("/f"); err != nil || string(data) != "one" {
+		t.Fatalf("read own write on a follower: %q %v", data, err)
+	}
+	eph, err := c1.Create("/e-", nil, zk.FlagEphemeral|zk.FlagSequence, zk.WorldACL(zk.PermAll))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Another session on the other follower sees it after sync.
+	c2 := hDial(t, followers[1].addr, 10*time.Second)
+	if _, err := c2.Sync("/f"); err != nil {
+		t.Fatal(err)
+	}
+	if data, st, err := c2.Get("/f"); err != nil || string(data) != "one" || st.Version != 0 {
+		t.Fatalf("read on the other follower after sync: %q %+v %v", data, st, err)
+	}
+	st, err := c2.Set("/f", []byte("two"), 0)
+	if err != nil || st.Version != 1 {
+		t.Fatalf("set through the other follower: %+v %v", st, err)
+	}
+	if _, err := c1.Set("/f", []byte("stale"), 0); !errors.Is(err, zk.ErrBadVersion) {
+		t.Fatalf("compare-and-set with a stale version: %v, want ErrBadVersion", err)
+	}
+
+	// Every server holds the same tree, and the ctime came from the leader
+	// (within the test's window).
+	for _, m := range ms {
+		waitFor(t, 10*time.Second, fmt.Sprintf("server %d to apply the writes", m.cfg.MyID), func() bool {
+			m.srv.db.mu.RLock()
+			defer m.srv.db.mu.RUnlock()
+			n, ok := m.srv.db.tree.Get("/f")
+			_, e := m.srv.db.tree.Get(eph)
+			return ok && string(n.Data()) == "two" && e
+		})
+	}
+
+	// A client's session outlives a stop of its server: it resumes on
+	// another one with its ephemeral.
+	c3, _, err := zk.Connect([]string{followers[0].addr, leader.addr}, 4*time.Second, zk.WithLogger(hQuiet{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c3.Close()
+	waitFor(t, 10*time.Second, "c3's session", func() bool { return c3.State() == zk.StateHasSession })
+	e3, err := c3.Create("/e3", nil, zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sid := c3.SessionID()
+	if _, err := c2.Sync("/"); err != nil {
+		t.Fatal(err)
+	}
+	followers[0].stop()
+	waitFor(t, 30*time.Second, "c3 to resume its session on another server", func() bool {
+		if c3.State() != zk.StateHasSession || c3.SessionID() != sid {
+			return false
+		}
+		_, _, err := c3.Get(e3)
+		return err == nil
+	})
+	if c3.SessionID() != sid {
+		t.Fatalf("session changed from %#x to %#x", sid, c3.SessionID())
+	}
+	// c1's session (its server stopped, its client has no other address)
+	// expires on the leader: its ephemeral goes everywhere.
+	waitFor(t, 30*time.Second, "c1's ephemeral to go with its expired session", func() bool {
+		_, err := c2.Sync("/")
+		if err != nil {
+			return false
+		}
+		ok, _, err := c2.Exists(eph)
+		return err == nil && !ok
+	})
+	kids, _, err := c2.Children("/")
+	if err != nil || !slices.Contains(kids, "e3") {
+		t.Fatalf("children of / after c1 expired: %v %v (c3's ephemeral must stay)", kids, err)
+	}
+}
+
+func TestEnsembleLosesQuorumAndRecovers(t *testing.T) {
+	ms := startEnsemble(t, 3)
+	leader := waitModes(t, ms)
+	c := hDial(t, leader.addr, 10*time.Second)
+	if _, err := c.Create("/q", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	// Stop both followers: the leader has no quorum and stops serving.
+	var others []*member
+	for _, m := range ms {
+		if m != leader {
+			m.stop()
+			others = append(others, m)
+		}
+	}
+	waitFor(t, 30*time.Second, "the lone server to stop serving", func() bool { return !leader.srv.serving() })
+
+	// Bring them back: service resumes, the write is still there.
+	for _, m := range others {
+		m.start(t)
+	}
+	leader = waitModes(t, ms)
+	c2 := hDial(t, leader.addr, 10*time.Second)
+	if ok, _, err := c2.Exists("/q"); err != nil || !ok {
+		t.Fatalf("/q after the quorum came back: %v %v", ok, err)
+	}
+}
