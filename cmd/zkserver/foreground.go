@@ -134,7 +134,7 @@ func (a *app) open(cfg *config.Config, logger *slog.Logger) (_ zkServer, _ net.L
 	return srv, ln, release, nil
 }
 
-// closeGrace bounds the wait for ListenAndServe to return after Close.
+// closeGrace bounds the wait for Serve to return after Close.
 const closeGrace = 5 * time.Second
 
 // notifySignals subscribes to SIGTERM and SIGINT.
