@@ -8,7 +8,7 @@ GO ?= go
 run:
 	$(GO) run ./cmd/zkserver start-foreground
 
-# Build the binaries into ./bin.
+# Build the three commands (zkserver, zkcli, zkbench) into ./bin.
 build:
 	$(GO) build -o bin/ ./cmd/...
 

@@ -297,7 +297,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.wg.Add(1)
 	s.mu.Unlock()
 	defer s.wg.Done()
-	s.logger.Info("serving clients", "addr", ln.Addr().String())
+	s.logger.Debug("serving clients", "addr", ln.Addr().String()) // zkserver logs it with the version, mode and dataDir
 	var backoff time.Duration
 	for {
 		nc, err := ln.Accept()

@@ -56,16 +56,30 @@ type dialOptions struct {
 	readOnly       bool
 }
 
-// dialConn is the dialer of the real client.
+// dialConn is the dialer of the real client. It fails at once, with the
+// reason, on a malformed connect string (errBadAddress) and when every
+// server refused the connection or does not exist (see failFast), and
+// otherwise after o.connectTimeout.
 func dialConn(ctx context.Context, server string, o dialOptions) (session, error) {
+	addrs, err := serverAddrs(server)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	ff := newFailFast(addrs, cancel)
 	c, err := client.Connect(ctx, server,
 		client.WithSessionTimeout(o.sessionTimeout),
 		client.WithConnectTimeout(o.connectTimeout),
 		client.WithReadOnly(o.readOnly),
+		client.WithDialer(ff.dial),
 		// zkCli never retries: a retried create could report NodeExists for
 		// its own node.
 		client.WithRetryPolicy(client.NoRetry()))
 	if err != nil {
+		if cause := ff.err(); cause != nil {
+			return nil, cause
+		}
 		return nil, err
 	}
 	return &connSession{c: c}, nil

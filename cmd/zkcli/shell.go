@@ -38,6 +38,7 @@ type shell struct {
 	exitCode     int
 	quit         bool
 	color        bool // colour errors and events (terminal output)
+	oneShot      bool // a command from the command line: say why a connection failed
 
 	// The path completer runs on the line reader's goroutine; it reads the
 	// session through complSess, which setSession keeps equal to sess.
@@ -105,7 +106,8 @@ func (sh *shell) printEvent(state client.KeeperState, typ client.EventType, path
 
 // conn returns the session, connecting first if there is none: zkCli's
 // commands wait for the connection, and fail with ConnectionLoss if it
-// cannot be made.
+// cannot be made. A one-shot command first prints why, as a terminal
+// session does when it starts.
 func (sh *shell) conn(ctx context.Context) (session, error) {
 	if sh.sess != nil {
 		return sh.sess, nil
@@ -114,6 +116,9 @@ func (sh *shell) conn(ctx context.Context) (session, error) {
 	if err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return nil, err
+		}
+		if sh.oneShot {
+			sh.printErr(fmt.Sprintf("Unable to connect to %s: %v", sh.host, err))
 		}
 		return nil, fmt.Errorf("%w (%v)", proto.ErrConnectionLoss, err)
 	}
@@ -471,6 +476,7 @@ var errAborted = errors.New("line aborted")
 // runOne runs one command given on the command line and returns its exit
 // code, as zkCli's one-shot mode.
 func (sh *shell) runOne(ctx context.Context, words []string) int {
+	sh.oneShot = true
 	sh.processCmd(ctx, words)
 	sh.drain()
 	sh.closeSession(false)

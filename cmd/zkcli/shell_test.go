@@ -235,7 +235,7 @@ func TestShellConnectionLoss(t *testing.T) {
 	srv := newFakeServer()
 	srv.refuse = true
 	out, errOut, code := testOneShot(t, srv, "get", "/a")
-	if out != "Connecting to 127.0.0.1:2181\n" || errOut != "KeeperErrorCode = ConnectionLoss for /a\n" || code != exitError {
+	if out != "Connecting to 127.0.0.1:2181\n" || errOut != "Unable to connect to 127.0.0.1:2181: connection refused\nKeeperErrorCode = ConnectionLoss for /a\n" || code != exitError {
 		t.Errorf("got %q %q %d", out, errOut, code)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -17,10 +18,10 @@ import (
 	"github.com/zkgo/zkgo/config"
 )
 
-// zkServer is what zkserver needs from server.Server. ListenAndServe returns
-// nil once Shutdown or Close has stopped it.
+// zkServer is what zkserver needs from server.Server. Serve returns nil
+// once Shutdown or Close has stopped it, and closes ln.
 type zkServer interface {
-	ListenAndServe() error
+	Serve(ln net.Listener) error
 	Shutdown(ctx context.Context) error
 	Close() error
 }
@@ -32,6 +33,7 @@ type app struct {
 	getenv         func(string) string
 	environ        []string // environment of the background server start launches
 	exe            string   // the program start re-executes; "" = os.Executable
+	version        string   // the server's version, as its srvr reports it
 	newServer      func(cfg *config.Config, logger *slog.Logger) (zkServer, error)
 	// notify subscribes to SIGTERM and SIGINT; stop unsubscribes.
 	notify func() (signals <-chan os.Signal, stop func())
@@ -240,7 +242,7 @@ holds the output of a server started in the background.`,
 		Short: "Print the version",
 		Args:  cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
-			fmt.Fprintln(a.stdout, versionString())
+			fmt.Fprintln(a.stdout, a.versionLine())
 		},
 	}
 	root.AddCommand(start, startFG, stop, restart, status, version, printCmd)
@@ -294,18 +296,18 @@ func (a *app) exeDir() string {
 	return filepath.Dir(exe)
 }
 
-// versionString names the build, e.g. "zkgo version v0.1.0 (rev 0ea11fe, go1.26.8 linux/amd64)".
-func versionString() string {
-	version, rev := "(devel)", ""
+// versionLine is what "version" prints: the line zkServer.sh version
+// prints ("Apache ZooKeeper, version V ..."), with the version the server's
+// srvr reports, followed by the build: the VCS revision when known, the Go
+// version and the platform.
+func (a *app) versionLine() string {
+	rev := ""
 	if bi, ok := debug.ReadBuildInfo(); ok {
-		if bi.Main.Version != "" {
-			version = bi.Main.Version
-		}
 		for _, s := range bi.Settings {
 			if s.Key == "vcs.revision" && len(s.Value) >= 7 {
-				rev = "rev " + s.Value[:7] + ", "
+				rev = " rev " + s.Value[:7] + ","
 			}
 		}
 	}
-	return fmt.Sprintf("zkgo version %s (%s%s %s/%s)", version, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return fmt.Sprintf("Apache ZooKeeper, version %s (zkgo%s %s %s/%s)", a.version, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }

@@ -12,7 +12,10 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -53,88 +56,159 @@ func (a *app) logFile(cfg *config.Config) string {
 	return filepath.Join(dir, fmt.Sprintf("zookeeper-%s-server-%s.out", name, host))
 }
 
-// start launches "start-foreground" in a new session with its output in
-// the log file, records its pid, and waits until it answers srvr on its
-// client port, it exits, or o.wait passes. It prints zkServer.sh's messages.
-func (a *app) start(ctx context.Context, cfgPath string, cfg *config.Config, o options) error {
-	fmt.Fprint(a.stdout, "Starting zookeeper ... ")
-	pidPath := pidFilePath(cfg, a.getenv)
-	if pid, err := readPIDFile(pidPath); err == nil && processAlive(pid) {
-		fmt.Fprintf(a.stdout, "already running as process %d.\n", pid)
-		return failed
-	}
-	exe, err := a.executable()
-	if err != nil {
-		fmt.Fprintf(a.stdout, "SERVER DID NOT START: %v\n", err)
-		return failed
-	}
-	logPath := a.logFile(cfg)
-	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
-		fmt.Fprintf(a.stdout, "SERVER DID NOT START: %v\n", err)
-		return failed
-	}
-	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-	if err != nil {
-		fmt.Fprintf(a.stdout, "SERVER DID NOT START: %v\n", err)
-		return failed
-	}
-	logStart, _ := logf.Seek(0, io.SeekEnd)
-	cmd := exec.Command(exe, childArgs(cfgPath, o)...)
-	cmd.Env = a.environ
-	cmd.Stdout, cmd.Stderr = logf, logf
-	// A new session: the server outlives this process and the terminal.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	err = cmd.Start()
-	logf.Close() // the child has its own descriptor
-	if err != nil {
-		fmt.Fprintf(a.stdout, "SERVER DID NOT START: %v\n", err)
-		return failed
-	}
-	pid := cmd.Process.Pid
-	// Reap the child if it dies while we wait; the goroutine ends with it.
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+// readyFDEnv names, in the environment of the server start launches, the
+// file descriptor on which that server reports how its start went: one
+// line, "ok" once it holds the client port and is about to serve, or
+// "error: CAUSE" before it exits. start thus knows that the server
+// answering on the port is the one it launched (another may hold the port)
+// and, when it is not, why.
+const readyFDEnv = "ZKSERVER_READY_FD"
 
-	if err := writePIDFile(pidPath, pid); err != nil {
-		_ = cmd.Process.Kill()
-		<-exited
-		fmt.Fprintf(a.stdout, "FAILED TO WRITE PID: %v\n", err)
-		return failed
-	}
+// readyFD is the descriptor start gives the ready pipe (the first of
+// exec.Cmd.ExtraFiles).
+const readyFD = 3
 
-	host, port := statusTarget(cfg)
-	addr := hostPort(host, port)
-	deadline := time.NewTimer(o.wait)
-	defer deadline.Stop()
-	tick := time.NewTicker(pollInterval)
-	defer tick.Stop()
-	for {
-		if answer, err := fourLetterWord(ctx, addr, "srvr", time.Second); err == nil && answer != "" {
-			fmt.Fprintln(a.stdout, "STARTED")
-			return nil
-		}
-		select {
-		case err := <-exited:
-			_ = removePIDFile(pidPath, pid)
-			fmt.Fprintf(a.stdout, "FAILED TO START (%v)\n", describeExit(err))
-			a.printLogTail(logPath, logStart)
-			return failed
-		case <-deadline.C:
-			fmt.Fprintf(a.stdout, "FAILED TO START: no answer on %s after %v; process %d is still running, see %s\n", addr, o.wait, pid, logPath)
-			return failed
-		case <-ctx.Done():
-			fmt.Fprintf(a.stdout, "FAILED TO START: %v; process %d is still running\n", ctx.Err(), pid)
-			return failed
-		case <-tick.C:
-		}
+// readyReporter returns the function foreground reports its start with
+// (nil error: serving), or a no-op when it was not launched by start. Only
+// the first report counts.
+func (a *app) readyReporter() func(error) {
+	fd, err := strconv.Atoi(a.getenv(readyFDEnv))
+	if err != nil || fd < readyFD {
+		return func(error) {}
+	}
+	f := os.NewFile(uintptr(fd), "ready pipe")
+	var once sync.Once
+	return func(err error) {
+		once.Do(func() {
+			msg := "ok"
+			if err != nil {
+				msg = "error: " + strings.Join(strings.Fields(err.Error()), " ")
+			}
+			_, _ = io.WriteString(f, msg+"\n")
+			_ = f.Close()
+		})
 	}
 }
 
+// startFailure is why start failed: cause goes on stdout after FAILED TO
+// START, and the server's log (from logStart on, when tail is set) on
+// stderr.
+type startFailure struct {
+	cause    error
+	logPath  string // "" when no server was launched
+	logStart int64
+	tail     bool // the cause is not known: show the end of the log
+}
+
+// start launches "start-foreground" in a new session with its output in
+// the log file, and waits until that process reports that it serves, that
+// it failed, or o.wait passes. It prints zkServer.sh's messages: STARTED,
+// or "FAILED TO START: " and the cause.
+func (a *app) start(ctx context.Context, cfgPath string, cfg *config.Config, o options) error {
+	fmt.Fprint(a.stdout, "Starting zookeeper ... ")
+	if pid, err := readPIDFile(pidFilePath(cfg, a.getenv)); err == nil && processAlive(pid) {
+		fmt.Fprintf(a.stdout, "already running as process %d.\n", pid)
+		return failed
+	}
+	f := a.launch(ctx, cfgPath, cfg, o)
+	if f == nil {
+		fmt.Fprintln(a.stdout, "STARTED")
+		return nil
+	}
+	fmt.Fprintf(a.stdout, "FAILED TO START: %v\n", f.cause)
+	if f.tail {
+		a.printLogTail(f.logPath, f.logStart)
+	} else if f.logPath != "" {
+		fmt.Fprintf(a.stderr, "(log: %s)\n", f.logPath)
+	}
+	return failed
+}
+
+// launch starts the server process and waits for its report; nil means it
+// serves.
+func (a *app) launch(ctx context.Context, cfgPath string, cfg *config.Config, o options) *startFailure {
+	exe, err := a.executable()
+	if err != nil {
+		return &startFailure{cause: fmt.Errorf("finding the zkserver program: %w", err)}
+	}
+	logPath := a.logFile(cfg)
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+		return &startFailure{cause: fmt.Errorf("log directory: %w", err)}
+	}
+	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return &startFailure{cause: fmt.Errorf("log file: %w", err)}
+	}
+	defer logf.Close() // the child has its own descriptor
+	logStart, _ := logf.Seek(0, io.SeekEnd)
+	ready, readyW, err := os.Pipe()
+	if err != nil {
+		return &startFailure{cause: fmt.Errorf("ready pipe: %w", err)}
+	}
+	defer ready.Close()
+	cmd := exec.Command(exe, childArgs(cfgPath, o)...)
+	cmd.Env = append(slices.Clone(a.environ), readyFDEnv+"="+strconv.Itoa(readyFD))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.ExtraFiles = []*os.File{readyW}
+	// A new session: the server outlives this process and the terminal.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	err = cmd.Start()
+	readyW.Close() // the child's copy is now the only writer
+	if err != nil {
+		return &startFailure{cause: err, logPath: logPath}
+	}
+	fail := func(cause error, tail bool) *startFailure {
+		return &startFailure{cause: cause, logPath: logPath, logStart: logStart, tail: tail}
+	}
+	pid := cmd.Process.Pid
+	// Reap the child if it dies while we wait; the goroutine ends with it
+	// (or with this short-lived process).
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	// The report ends at EOF: the child closes the pipe after reporting, or
+	// exits. Closing ready (deferred) ends the read if we stop waiting.
+	report := make(chan string, 1)
+	go func() {
+		b, _ := io.ReadAll(io.LimitReader(ready, 64<<10))
+		report <- strings.TrimSpace(string(b))
+	}()
+
+	deadline := time.NewTimer(o.wait)
+	defer deadline.Stop()
+	select {
+	case msg := <-report:
+		switch {
+		case msg == "ok":
+			select {
+			case err := <-exited:
+				return fail(fmt.Errorf("server %s right after it started", describeExit(err)), true)
+			default:
+				return nil
+			}
+		case strings.HasPrefix(msg, "error: "):
+			return fail(errors.New(strings.TrimPrefix(msg, "error: ")), false)
+		}
+		// No report: the server died before it could say why.
+		select {
+		case err := <-exited:
+			return fail(fmt.Errorf("server %s", describeExit(err)), true)
+		case <-deadline.C:
+		case <-ctx.Done():
+		}
+		return fail(fmt.Errorf("server process %d closed its ready pipe without a report", pid), true)
+	case <-deadline.C:
+		return fail(fmt.Errorf("not serving after %v; process %d is still running", o.wait, pid), true)
+	case <-ctx.Done():
+		return fail(fmt.Errorf("%w; process %d is still running", ctx.Err(), pid), true)
+	}
+}
+
+// describeExit says how the server process ended, from cmd.Wait's error.
 func describeExit(err error) string {
 	if err == nil {
-		return "server exited with status 0"
+		return "exited with status 0"
 	}
-	return "server " + err.Error()
+	return "exited: " + err.Error()
 }
 
 // printLogTail shows what a failed server wrote (from offset on, at most

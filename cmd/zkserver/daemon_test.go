@@ -116,7 +116,7 @@ func TestLifecycle(t *testing.T) {
 		t.Errorf("pid file after stop: %v", err)
 	}
 	log, _ := os.ReadFile(logs[0])
-	for _, want := range []string{"msg=starting", "signal=terminated", "msg=stopped"} {
+	for _, want := range []string{"msg=serving version=" + testVersion + " client_addr=127.0.0.1:", "signal=terminated", "msg=stopped"} {
 		if !strings.Contains(string(log), want) {
 			t.Errorf("server log lacks %q:\n%s", want, log)
 		}
@@ -132,28 +132,94 @@ func TestLifecycle(t *testing.T) {
 	}
 }
 
+// TestStartReportsFailure checks that every way a start can fail prints
+// one line, "FAILED TO START: " and the real cause, exits 1 and leaves no
+// pid file; where the cause is not known, the server's log follows on stderr.
 func TestStartReportsFailure(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer busy.Close()
-	port := busy.Addr().(*net.TCPAddr).Port
-	logDir := t.TempDir()
-	pidPath := filepath.Join(t.TempDir(), "zk.pid")
-	env := map[string]string{"ZOO_LOG_DIR": logDir, "ZOOPIDFILE": pidPath}
-	killFromPIDFile(t, pidPath)
-	cfg, _ := writeConfig(t, port, "")
+	notDir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notDir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name    string
+		port    int
+		dataDir string // "" = the one writeConfig makes
+		env     map[string]string
+		stdout  string // after "Starting zookeeper ... FAILED TO START: "
+		stderr  string // a part of stderr
+	}{
+		{name: "port held", port: busy.Addr().(*net.TCPAddr).Port,
+			stdout: "client port: listen tcp " + busy.Addr().String() + ": bind: address already in use", stderr: "(log: "},
+		{name: "dataDir not a directory", dataDir: notDir + "/data",
+			stdout: "log directory: mkdir " + notDir + ": not a directory"},
+		{name: "dataDir not a directory, logs elsewhere", dataDir: notDir + "/data", env: map[string]string{"ZOO_LOG_DIR": "LOGDIR"},
+			stdout: "dataDir: mkdir " + notDir + ": not a directory", stderr: "(log: "},
+		{name: "pid file not writable", env: map[string]string{"ZOOPIDFILE": notDir + "/zk.pid"},
+			stdout: "pid file: mkdir " + notDir + ": not a directory", stderr: "(log: "},
+		{name: "server error", env: map[string]string{childErrorEnv: "snapshot   damaged\nbadly"},
+			stdout: "snapshot damaged badly", stderr: "(log: "},
+		{name: "server exits", env: map[string]string{childExitEnv: "3"},
+			stdout: "server exited: exit status 3", stderr: "  test child: exiting as asked\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			port := tt.port
+			if port == 0 {
+				port = freePort(t)
+			}
+			cfg, data := writeConfig(t, port, "")
+			if tt.dataDir != "" {
+				cfg, _ = writeConfig(t, port, "dataDir="+tt.dataDir+"\n")
+				data = tt.dataDir
+			}
+			env := map[string]string{}
+			environ := []string{}
+			for k, v := range tt.env {
+				if v == "LOGDIR" {
+					v = t.TempDir()
+				}
+				env[k] = v
+				environ = append(environ, k+"="+v)
+			}
+			pidPath := filepath.Join(data, "zookeeper_server.pid")
+			if p := env["ZOOPIDFILE"]; p != "" {
+				pidPath = p
+			}
+			killFromPIDFile(t, pidPath)
+			a, stdout, stderr := testApp(t, env)
+			a.environ = append(a.environ, environ...)
+			code := a.run(testContext(t), []string{"start", cfg})
+			want := "Starting zookeeper ... FAILED TO START: " + tt.stdout + "\n"
+			if code != 1 || stdout.String() != want || !strings.Contains(stderr.String(), tt.stderr) {
+				t.Errorf("start: exit %d, stdout %q, stderr %q; want exit 1, stdout %q, stderr with %q", code, stdout, stderr, want, tt.stderr)
+			}
+			if _, err := os.Stat(pidPath); err == nil {
+				t.Errorf("pid file of a failed start left behind: %s", pidPath)
+			}
+		})
+	}
+}
 
-	r := runVerb(t, env, "start", cfg)
-	if r.code != 1 || !strings.HasPrefix(r.stdout, "Starting zookeeper ... FAILED TO START (server exit status 1)") {
-		t.Errorf("start on a busy port: exit %d, stdout %q", r.code, r.stdout)
+// TestStartTimeout: a server that never gets to serve makes start give up
+// after --wait and say that the process still runs.
+func TestStartTimeout(t *testing.T) {
+	cfg, data := writeConfig(t, freePort(t), "")
+	pidPath := filepath.Join(data, "zookeeper_server.pid")
+	killFromPIDFile(t, pidPath)
+	a, stdout, stderr := testApp(t, nil)
+	a.environ = append(a.environ, childHangEnv+"=1")
+	code := a.run(testContext(t), []string{"start", "--wait", "500ms", cfg})
+	pid, err := readPIDFile(pidPath)
+	if err != nil {
+		t.Fatalf("no pid file from the hanging server: %v", err)
 	}
-	if !strings.Contains(r.stderr, "address already in use") || !strings.Contains(r.stderr, logDir) {
-		t.Errorf("start on a busy port: stderr %q, want the server's error and the log path", r.stderr)
-	}
-	if _, err := os.Stat(pidPath); !os.IsNotExist(err) {
-		t.Errorf("pid file of a failed start left behind: %v", err)
+	want := fmt.Sprintf("Starting zookeeper ... FAILED TO START: not serving after 500ms; process %d is still running\n", pid)
+	if code != 1 || stdout.String() != want || !strings.Contains(stderr.String(), "(log: ") {
+		t.Errorf("start: exit %d, stdout %q, stderr %q; want exit 1, stdout %q", code, stdout, stderr, want)
 	}
 }
 

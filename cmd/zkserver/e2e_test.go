@@ -150,6 +150,27 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("status: exit %d, stdout %q, stderr %q; want 0, %q", r.code, r.stdout, r.stderr, wantUp)
 	}
 
+	// srvr, "zkserver version" and the start's one log line name one version.
+	srvr, err := fourLetterWord(context.Background(), server, "srvr", time.Minute)
+	version, _, ok := strings.Cut(strings.TrimPrefix(srvr, "Zookeeper version: "), ", built on ")
+	if err != nil || !ok || version == "" || strings.Contains(version, "\n") {
+		t.Fatalf("srvr: %q, %v; want a first line 'Zookeeper version: V, built on ...'", srvr, err)
+	}
+	r = runProgram(t, zkserver, "version")
+	if want := "Apache ZooKeeper, version " + version + " ("; r.code != 0 || !strings.HasPrefix(r.stdout, want) || strings.Count(r.stdout, "\n") != 1 {
+		t.Errorf("version: exit %d, stdout %q; want one line starting %q", r.code, r.stdout, want)
+	}
+	outs, _ := filepath.Glob(filepath.Join(data, "zookeeper-*-server-*.out"))
+	if len(outs) != 1 {
+		t.Fatalf("server logs in dataDir: %q, want one", outs)
+	}
+	startLog, _ := os.ReadFile(outs[0])
+	lines := strings.Split(strings.TrimSuffix(string(startLog), "\n"), "\n")
+	wantLine := fmt.Sprintf("level=INFO msg=serving version=%s client_addr=%s data_dir=%s mode=standalone config=%s pid=%d", version, server, data, cfg, pid)
+	if len(lines) != 2 || lines[0] != "Using config: "+cfg || !strings.HasSuffix(lines[1], wantLine) {
+		t.Errorf("log of a start:\n%s\nwant the config line, then one line ending %q", startLog, wantLine)
+	}
+
 	r = runProgram(t, zkserver, "start", cfg)
 	if want := fmt.Sprintf("Starting zookeeper ... already running as process %d.\n", pid); r.code != 1 || r.stdout != want {
 		t.Errorf("second start: exit %d, stdout %q; want 1, %q", r.code, r.stdout, want)
@@ -186,10 +207,6 @@ func TestEndToEnd(t *testing.T) {
 	}
 	if _, err := os.Stat(pidPath); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("pid file after stop: %v", err)
-	}
-	log, _ := filepath.Glob(filepath.Join(data, "zookeeper-*-server-*.out"))
-	if len(log) != 1 {
-		t.Errorf("server logs in dataDir: %q, want one", log)
 	}
 
 	wantDown := fmt.Sprintf("Client port found: %d. Client address: 127.0.0.1. Client SSL: false.\nError contacting service. It is probably not running.\n", port)
@@ -232,5 +249,74 @@ func TestEndToEndBadConfig(t *testing.T) {
 				t.Errorf("a start with a bad config left pid file naming %d", pid)
 			}
 		})
+	}
+}
+
+// TestEndToEndPortHeld starts the real binary on a port another real
+// zkserver (started here, in the foreground) holds: start must not take
+// the other server's answers for its own, but fail with the bind error,
+// and leave the other server alone.
+func TestEndToEndPortHeld(t *testing.T) {
+	zkserver, _ := buildBinaries(t)
+	port := freePort(t)
+	server := fmt.Sprintf("127.0.0.1:%d", port)
+	otherCfg, otherData := writeConfig(t, port, "")
+	cfg, data := writeConfig(t, port, "")
+	pidPath := filepath.Join(data, "zookeeper_server.pid")
+	reaper := newServerReaper(t, zkserver, pidPath)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	other := exec.CommandContext(ctx, zkserver, "start-foreground", "--config", otherCfg)
+	other.Env = cleanEnv()
+	var otherLog bytes.Buffer
+	other.Stdout, other.Stderr = &otherLog, &otherLog
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	otherDone := make(chan error, 1)
+	go func() { otherDone <- other.Wait() }()
+	defer func() {
+		// Stop it by its PID: SIGTERM, then SIGKILL (the context) if it hangs.
+		_ = other.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-otherDone:
+		case <-time.After(30 * time.Second):
+			cancel()
+			<-otherDone
+		}
+	}()
+	for {
+		if answer, err := fourLetterWord(ctx, server, "srvr", 5*time.Second); err == nil && strings.Contains(answer, "Mode: standalone") {
+			break
+		}
+		select {
+		case err := <-otherDone:
+			t.Fatalf("the other server exited: %v\n%s", err, otherLog.String())
+		case <-ctx.Done():
+			t.Fatalf("the other server does not answer: %v\n%s", ctx.Err(), otherLog.String())
+		case <-time.After(50 * time.Millisecond): // poll, bounded by ctx
+		}
+	}
+
+	r := runProgram(t, zkserver, "start", cfg)
+	pid := reaper.note()
+	want := "Starting zookeeper ... FAILED TO START: client port: listen tcp " + server + ": bind: address already in use\n"
+	if r.code != 1 || r.stdout != want || !strings.Contains(r.stderr, "(log: "+data+"/zookeeper-") {
+		t.Errorf("start on a port another server holds: exit %d, stdout %q, stderr %q; want exit 1, stdout %q and the log path", r.code, r.stdout, r.stderr, want)
+	}
+	if pid != 0 {
+		t.Errorf("the failed start left a pid file naming %d", pid)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(data, "zkgo")); len(entries) != 0 {
+		t.Errorf("the failed start created replication state in its dataDir: %v", entries)
+	}
+	select {
+	case err := <-otherDone:
+		t.Fatalf("the other server exited: %v\n%s", err, otherLog.String())
+	default:
+	}
+	if pid, err := readPIDFile(filepath.Join(otherData, "zookeeper_server.pid")); err != nil || pid != other.Process.Pid {
+		t.Errorf("the other server's pid file: %d, %v; want %d", pid, err, other.Process.Pid)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -16,7 +17,9 @@ import (
 
 // foreground runs the server until it fails or a signal arrives. The first
 // SIGTERM/SIGINT starts a graceful Shutdown bounded by o.shutdownTimeout,
-// after which (or on a second signal) the server is closed.
+// after which (or on a second signal) the server is closed. When start
+// launched it, it tells start through the ready pipe (see readyFDEnv)
+// whether it got as far as serving, and if not, why.
 func (a *app) foreground(ctx context.Context, cfgPath string, cfg *config.Config, o options) error {
 	logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: o.logLevel}))
 	src := describeConfig(cfgPath)
@@ -26,42 +29,28 @@ func (a *app) foreground(ctx context.Context, cfgPath string, cfg *config.Config
 	for _, w := range cfg.Warnings {
 		logger.Warn(w, "config", src)
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
-		return fmt.Errorf("dataDir: %w", err)
-	}
-
-	// Claim the pid file unless another live server holds it.
-	pidPath := pidFilePath(cfg, a.getenv)
-	self := os.Getpid()
-	if pid, err := readPIDFile(pidPath); err == nil && pid != self && processAlive(pid) {
-		return fmt.Errorf("already running as process %d (pid file %s)", pid, pidPath)
-	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		logger.Warn("replacing unreadable pid file", "path", pidPath, "err", err)
-	}
-	if err := writePIDFile(pidPath, self); err != nil {
-		return fmt.Errorf("writing pid file: %w", err)
-	}
-	defer func() {
-		if err := removePIDFile(pidPath, self); err != nil {
-			logger.Warn("removing pid file", "path", pidPath, "err", err)
-		}
-	}()
-
-	srv, err := a.newServer(cfg, logger)
+	// Subscribe first: a signal during a long start (restoring a large
+	// snapshot) then ends the server cleanly once it is up.
+	signals, stopSignals := a.notify()
+	defer stopSignals()
+	report := a.readyReporter()
+	srv, ln, release, err := a.open(cfg, logger)
 	if err != nil {
+		report(err)
 		return err
 	}
+	defer release()
 	mode := "standalone"
 	if cfg.Distributed() {
 		mode = fmt.Sprintf("ensemble member %d of %d servers", cfg.MyID, len(cfg.Servers))
 	}
-	logger.Info("starting", "version", versionString(), "config", src, "client_addr", cfg.ClientAddr(),
-		"data_dir", cfg.DataDir, "mode", mode, "pid", self)
+	// The one line a start logs at info level: what is served, and where.
+	logger.Info("serving", "version", a.version, "client_addr", ln.Addr().String(), "data_dir", cfg.DataDir,
+		"mode", mode, "config", src, "pid", os.Getpid())
+	report(nil)
 
-	signals, stopSignals := a.notify()
-	defer stopSignals()
 	served := make(chan error, 1)
-	go func() { served <- srv.ListenAndServe() }()
+	go func() { served <- srv.Serve(ln) }()
 
 	select {
 	case err := <-served:
@@ -105,7 +94,47 @@ func (a *app) foreground(ctx context.Context, cfgPath string, cfg *config.Config
 	return nil
 }
 
-// closeGrace bounds the wait for ListenAndServe to return after Close.
+// open prepares the server: it creates dataDir, makes sure no other server
+// holds the pid file, binds the client port, then writes the pid file (so
+// that it names the process holding the port) and creates the server. On
+// success release removes the pid file; the server owns ln.
+func (a *app) open(cfg *config.Config, logger *slog.Logger) (_ zkServer, _ net.Listener, release func(), err error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, nil, nil, fmt.Errorf("dataDir: %w", err)
+	}
+	pidPath := pidFilePath(cfg, a.getenv)
+	self := os.Getpid()
+	if pid, err := readPIDFile(pidPath); err == nil && pid != self && processAlive(pid) {
+		return nil, nil, nil, fmt.Errorf("already running as process %d (pid file %s)", pid, pidPath)
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		logger.Warn("replacing unreadable pid file", "path", pidPath, "err", err)
+	}
+	ln, err := net.Listen("tcp", cfg.ClientAddr())
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("client port: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			ln.Close()
+		}
+	}()
+	if err := writePIDFile(pidPath, self); err != nil {
+		return nil, nil, nil, fmt.Errorf("pid file: %w", err)
+	}
+	release = func() {
+		if err := removePIDFile(pidPath, self); err != nil {
+			logger.Warn("removing pid file", "path", pidPath, "err", err)
+		}
+	}
+	srv, err := a.newServer(cfg, logger)
+	if err != nil {
+		release()
+		return nil, nil, nil, err
+	}
+	return srv, ln, release, nil
+}
+
+// closeGrace bounds the wait for Serve to return after Close.
 const closeGrace = 5 * time.Second
 
 // notifySignals subscribes to SIGTERM and SIGINT.

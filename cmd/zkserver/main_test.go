@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,18 +19,40 @@ import (
 	"github.com/zkgo/zkgo/config"
 )
 
+// testVersion is the server version the tests' app reports.
+const testVersion = "3.8.0-zkgo-test"
+
 // childEnv makes the test binary act as zkserver (with fakeServer) when
 // start re-executes it.
 const childEnv = "ZKSERVER_TEST_CHILD=1"
 
+// Variables that make the child fail, for the tests of start's reports.
+const (
+	childExitEnv  = "ZKSERVER_TEST_CHILD_EXIT"  // exit at once with this status
+	childErrorEnv = "ZKSERVER_TEST_CHILD_ERROR" // creating the server fails with this error
+	childHangEnv  = "ZKSERVER_TEST_CHILD_HANG"  // creating the server never returns
+)
+
 func TestMain(m *testing.M) {
 	if os.Getenv("ZKSERVER_TEST_CHILD") == "1" {
+		if code := os.Getenv(childExitEnv); code != "" {
+			fmt.Fprintln(os.Stderr, "test child: exiting as asked")
+			n, _ := strconv.Atoi(code)
+			os.Exit(n)
+		}
 		a := &app{
 			stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, environ: os.Environ(),
 			newServer: func(cfg *config.Config, _ *slog.Logger) (zkServer, error) {
-				return newFakeServer(cfg.ClientAddr()), nil
+				if msg := os.Getenv(childErrorEnv); msg != "" {
+					return nil, errors.New(msg)
+				}
+				if os.Getenv(childHangEnv) != "" {
+					select {} // until start gives up and the test kills us
+				}
+				return newFakeServer(), nil
 			},
-			notify: notifySignals,
+			notify:  notifySignals,
+			version: testVersion,
 		}
 		os.Exit(a.run(context.Background(), os.Args[1:]))
 	}
@@ -38,7 +62,6 @@ func TestMain(m *testing.M) {
 // fakeServer answers srvr and ruok like a standalone ZooKeeper; it stands in
 // for server.Server, which this package's tests do not depend on.
 type fakeServer struct {
-	addr          string
 	blockShutdown bool // Shutdown waits for its context to end
 
 	closeOnce     sync.Once
@@ -50,15 +73,11 @@ type fakeServer struct {
 	closeCalls    atomic.Int32
 }
 
-func newFakeServer(addr string) *fakeServer {
-	return &fakeServer{addr: addr, closed: make(chan struct{})}
+func newFakeServer() *fakeServer {
+	return &fakeServer{closed: make(chan struct{})}
 }
 
-func (f *fakeServer) ListenAndServe() error {
-	ln, err := net.Listen("tcp", f.addr)
-	if err != nil {
-		return err
-	}
+func (f *fakeServer) Serve(ln net.Listener) error {
 	f.mu.Lock()
 	f.ln = ln
 	f.mu.Unlock()
@@ -146,10 +165,11 @@ func testApp(t *testing.T, env map[string]string) (*app, *bytes.Buffer, *bytes.B
 		getenv:  func(k string) string { return env[k] },
 		environ: environ,
 		exe:     exe,
-		newServer: func(cfg *config.Config, _ *slog.Logger) (zkServer, error) {
-			return newFakeServer(cfg.ClientAddr()), nil
+		newServer: func(*config.Config, *slog.Logger) (zkServer, error) {
+			return newFakeServer(), nil
 		},
-		notify: notifySignals,
+		notify:  notifySignals,
+		version: testVersion,
 	}
 	return a, &stdout, &stderr
 }
@@ -189,7 +209,7 @@ func TestUsageAndVersion(t *testing.T) {
 		errorSub string
 	}{
 		{nil, 0, "Usage:", ""},
-		{[]string{"version"}, 0, "zkgo version ", ""},
+		{[]string{"version"}, 0, "Apache ZooKeeper, version " + testVersion + " (zkgo ", ""},
 		{[]string{"frobnicate"}, 2, "", `unknown command "frobnicate"`},
 		{[]string{"status", "--no-such-flag"}, 2, "", "unknown flag: --no-such-flag"},
 		{[]string{"status", "a.cfg", "b.cfg"}, 2, "", "accepts at most 1 arg"},
@@ -209,7 +229,7 @@ func TestForegroundGracefulShutdown(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = dir
 	cfg.ClientPort = 0
-	fake := newFakeServer("127.0.0.1:0")
+	fake := newFakeServer()
 	a, _, stderr := testApp(t, nil)
 	a.newServer = func(*config.Config, *slog.Logger) (zkServer, error) { return fake, nil }
 	sigs := make(chan os.Signal, 2)
@@ -239,7 +259,8 @@ func TestForegroundGracefulShutdown(t *testing.T) {
 func TestForegroundSecondSignalCloses(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
-	fake := newFakeServer("127.0.0.1:0")
+	cfg.ClientPort = 0
+	fake := newFakeServer()
 	fake.blockShutdown = true
 	a, _, _ := testApp(t, nil)
 	a.newServer = func(*config.Config, *slog.Logger) (zkServer, error) { return fake, nil }
@@ -276,6 +297,8 @@ func TestForegroundRefusesSecondServer(t *testing.T) {
 	}
 }
 
+// TestForegroundListenFailure: a busy client port stops the start before
+// the server is created (its data opened) or the pid file written.
 func TestForegroundListenFailure(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -284,11 +307,16 @@ func TestForegroundListenFailure(t *testing.T) {
 	defer ln.Close()
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
+	cfg.ClientPort = ln.Addr().(*net.TCPAddr).Port
 	a, _, _ := testApp(t, nil)
-	a.newServer = func(*config.Config, *slog.Logger) (zkServer, error) { return newFakeServer(ln.Addr().String()), nil }
+	created := false
+	a.newServer = func(*config.Config, *slog.Logger) (zkServer, error) { created = true; return newFakeServer(), nil }
 	err = a.foreground(testContext(t), "", cfg, options{shutdownTimeout: time.Second})
 	if err == nil || !strings.Contains(err.Error(), "address already in use") {
 		t.Fatalf("foreground on a busy port = %v, want 'address already in use'", err)
+	}
+	if created {
+		t.Error("server created although the client port is busy")
 	}
 	if _, err := os.Stat(cfg.PIDFilePath()); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("pid file left behind: %v", err)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"os"
 	"runtime/debug"
 
@@ -25,6 +26,7 @@ func main() {
 		stderr:  os.Stderr,
 		getenv:  os.Getenv,
 		environ: os.Environ(),
+		version: server.Version,
 		newServer: func(cfg *config.Config, logger *slog.Logger) (zkServer, error) {
 			s, err := server.New(cfg, logger)
 			if err != nil {
@@ -37,12 +39,12 @@ func main() {
 	os.Exit(a.run(context.Background(), os.Args[1:]))
 }
 
-// realServer adapts *server.Server: ListenAndServe reports a requested stop
+// realServer adapts *server.Server: Serve reports a requested stop
 // (server.ErrServerClosed) as nil.
 type realServer struct{ *server.Server }
 
-func (s realServer) ListenAndServe() error {
-	if err := s.Server.ListenAndServe(); !errors.Is(err, server.ErrServerClosed) {
+func (s realServer) Serve(ln net.Listener) error {
+	if err := s.Server.Serve(ln); !errors.Is(err, server.ErrServerClosed) {
 		return err
 	}
 	return nil
