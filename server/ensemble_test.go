@@ -25,6 +25,16 @@ type member struct {
 // startEnsemble starts n participants on 127.0.0.1 with a 100 ms tick.
 func startEnsemble(t *testing.T, n int) []*member {
 	t.Helper()
+	ms := newEnsemble(t, n)
+	for _, m := range ms {
+		m.start(t)
+	}
+	return ms
+}
+
+// newEnsemble configures n participants and starts none.
+func newEnsemble(t *testing.T, n int) []*member {
+	t.Helper()
 	var servers []config.Server
 	for id := 1; id <= n; id++ {
 		servers = append(servers, config.Server{ID: int64(id), Host: "127.0.0.1", QuorumPort: freePort(t), ElectionPort: freePort(t)})
@@ -37,9 +47,6 @@ func startEnsemble(t *testing.T, n int) []*member {
 		cfg.InitLimit, cfg.SyncLimit = 10, 5
 		cfg.ExtendedTypesEnabled = true
 		ms[i] = &member{cfg: cfg}
-	}
-	for _, m := range ms {
-		m.start(t)
 	}
 	return ms
 }
@@ -68,7 +75,21 @@ func (m *member) start(t *testing.T) {
 	t.Cleanup(func() { s.Close() })
 }
 
-func (m *member) stop() { m.srv.Close() }
+func (m *member) stop() {
+	m.srv.Close()
+	m.srv = nil
+}
+
+// live returns the members that run.
+func live(ms []*member) []*member {
+	var out []*member
+	for _, m := range ms {
+		if m.srv != nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
 
 // waitModes waits until the live members report one leader and followers.
 func waitModes(t *testing.T, ms []*member) *member {
@@ -216,5 +237,40 @@ func TestEnsembleLosesQuorumAndRecovers(t *testing.T) {
 	c2 := hDial(t, leader.addr, 10*time.Second)
 	if ok, _, err := c2.Exists("/q"); err != nil || !ok {
 		t.Fatalf("/q after the quorum came back: %v %v", ok, err)
+	}
+}
+
+// TestEnsembleElectsLikeApache runs the tutorials' sequence: among the
+// servers that form a majority, the highest id leads; a returning server
+// never takes over from an established leader.
+func TestEnsembleElectsLikeApache(t *testing.T) {
+	ms := newEnsemble(t, 3)
+	ms[0].start(t)
+	ms[1].start(t)
+	if l := waitModes(t, live(ms)); l != ms[1] {
+		t.Fatalf("servers 1 and 2 up: server %d leads, want 2", l.cfg.MyID)
+	}
+	ms[2].start(t)
+	if l := waitModes(t, ms); l != ms[1] {
+		t.Fatalf("server 3 joined: server %d leads, want 2 (never preempted)", l.cfg.MyID)
+	}
+	c := hDial(t, ms[0].addr, 10*time.Second)
+	if _, err := c.Create("/kept", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	ms[1].stop()
+	if l := waitModes(t, live(ms)); l != ms[2] {
+		t.Fatalf("server 2 stopped: server %d leads, want 3", l.cfg.MyID)
+	}
+	ms[1].start(t)
+	if l := waitModes(t, ms); l != ms[2] {
+		t.Fatalf("server 2 came back: server %d leads, want 3", l.cfg.MyID)
+	}
+	c2 := hDial(t, ms[1].addr, 10*time.Second)
+	if _, err := c2.Sync("/"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _, err := c2.Exists("/kept"); err != nil || !ok {
+		t.Fatalf("/kept on the returned server: %v %v", ok, err)
 	}
 }

@@ -351,10 +351,23 @@ func (n *Node) watchLeadership() {
 			n.leadMu.Unlock()
 			n.setLeadership(gen, false)
 			if leader {
+				electionIndex := n.raft.LastIndex()
+				n.cfg.Logger.Info("elected leader", "id", n.cfg.ID, "term", n.raft.Stats()["term"], "last_index", electionIndex)
 				n.submit(func() raft.Future { return n.raft.Barrier(0) }, func(_ any, _ uint64, err error) {
-					if err == nil {
-						n.setLeadership(gen, true)
+					if err != nil {
+						return
 					}
+					if n.rpc == nil {
+						n.setLeadership(gen, true)
+						return
+					}
+					// Asking peers takes round trips: not on the completion
+					// goroutine.
+					n.goFunc(func() {
+						if !n.handOver(gen, electionIndex) {
+							n.setLeadership(gen, true)
+						}
+					})
 				})
 			}
 		}

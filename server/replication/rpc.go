@@ -24,6 +24,7 @@ const (
 	rpcForward   byte = 1    // body: a command; reply: uint64 log index
 	rpcReadIndex byte = 2    // body: empty; reply: uint64 read index
 	rpcTouch     byte = 3    // body: uint32 n, n × int64; one-way, no reply
+	rpcStatus    byte = 4    // body: empty; reply: uint64 last log index (any server answers)
 	rpcOK        byte = 0x80 // body: uint64
 	rpcErr       byte = 0x81 // body: uint8 errCode, then the message
 )
@@ -207,6 +208,8 @@ func (s *rpcServer) handle(nc net.Conn) {
 				index, err := s.n.ReadIndex(ctx)
 				reply(id, index, err)
 			})
+		case rpcStatus:
+			reply(id, s.n.raft.LastIndex(), nil)
 		case rpcTouch:
 			if len(body) < 4 {
 				return
