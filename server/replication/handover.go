@@ -91,4 +91,3 @@ func peerLastIndex(addr string, timeout time.Duration) (uint64, error) {
 	}
 	return binary.BigEndian.Uint64(body), nil
 }
-
