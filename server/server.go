@@ -350,6 +350,14 @@ func (s *Server) admit(nc net.Conn) bool {
 	return true
 }
 
+// Mode is the server's role as srvr and zkServer.sh status report it:
+// "standalone", "leader", "follower" or "observer".
+func (s *Server) Mode() string { return s.mode() }
+
+// Serving reports whether the server answers clients: it is not shutting
+// down and, in an ensemble, it follows (or is) a ready leader.
+func (s *Server) Serving() bool { return s.serving() }
+
 // Addrs returns the addresses the server is listening on.
 func (s *Server) Addrs() []net.Addr {
 	s.mu.Lock()

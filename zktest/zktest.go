@@ -1,6 +1,7 @@
-// Package zktest starts an in-process zkgo server for tests, as
-// net/http/httptest does for HTTP: no Java, no fixed ports, a temporary data
-// directory, everything stopped when the test ends.
+// Package zktest starts an in-process zkgo server, or a whole ensemble
+// (StartEnsemble), for tests, as net/http/httptest does for HTTP: no Java,
+// no fixed ports, temporary data directories, everything stopped when the
+// test ends.
 //
 //	srv := zktest.Start(t)
 //	conn, _, err := zk.Connect([]string{srv.Addr()}, time.Second)
@@ -56,14 +57,7 @@ type Server struct {
 // every four-letter word allowed. It is stopped by tb.Cleanup.
 func Start(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
-	cfg := config.Default()
-	cfg.DataDir = tb.TempDir()
-	cfg.ClientPortAddress = "127.0.0.1"
-	cfg.ClientPort = 0
-	cfg.ExtendedTypesEnabled = true
-	cfg.FourLetterWhitelist = config.WordSet{"*": {}}
-	cfg.ContainerCheckInterval = 100 * time.Millisecond
-	cfg.AdminEnableServer = false
+	cfg := newConfig(tb)
 	o := options{cfg: cfg, logger: testLogger(tb)}
 	for _, opt := range opts {
 		opt(&o)
@@ -74,6 +68,20 @@ func Start(tb testing.TB, opts ...Option) *Server {
 	}
 	tb.Cleanup(func() { s.Stop() })
 	return s
+}
+
+// newConfig is the configuration of a test server: a temporary data
+// directory, extended types (TTL nodes) and every four-letter word.
+func newConfig(tb testing.TB) *config.Config {
+	cfg := config.Default()
+	cfg.DataDir = tb.TempDir()
+	cfg.ClientPortAddress = "127.0.0.1"
+	cfg.ClientPort = 0
+	cfg.ExtendedTypesEnabled = true
+	cfg.FourLetterWhitelist = config.WordSet{"*": {}}
+	cfg.ContainerCheckInterval = 100 * time.Millisecond
+	cfg.AdminEnableServer = false
+	return cfg
 }
 
 func (s *Server) start(addr string) error {
