@@ -25,21 +25,22 @@ type member struct {
 // startEnsemble starts n participants on 127.0.0.1 with a 100 ms tick.
 func startEnsemble(t *testing.T, n int) []*member {
 	t.Helper()
-	ms := newEnsemble(t, n)
+	ms := newEnsemble(t, n, 0)
 	for _, m := range ms {
 		m.start(t)
 	}
 	return ms
 }
 
-// newEnsemble configures n participants and starts none.
-func newEnsemble(t *testing.T, n int) []*member {
+// newEnsemble configures n participants and then observers, and starts
+// none.
+func newEnsemble(t *testing.T, n, observers int) []*member {
 	t.Helper()
 	var servers []config.Server
-	for id := 1; id <= n; id++ {
-		servers = append(servers, config.Server{ID: int64(id), Host: "127.0.0.1", QuorumPort: freePort(t), ElectionPort: freePort(t)})
+	for id := 1; id <= n+observers; id++ {
+		servers = append(servers, config.Server{ID: int64(id), Host: "127.0.0.1", QuorumPort: freePort(t), ElectionPort: freePort(t), Observer: id > n})
 	}
-	ms := make([]*member, n)
+	ms := make([]*member, n+observers)
 	for i := range ms {
 		cfg := hConfig(t)
 		cfg.MyID = int64(i + 1)
@@ -107,7 +108,7 @@ func waitModes(t *testing.T, ms []*member) *member {
 					return false
 				}
 				leader = m
-			case "follower":
+			case "follower", "observer":
 			default:
 				return false
 			}
@@ -244,7 +245,7 @@ func TestEnsembleLosesQuorumAndRecovers(t *testing.T) {
 // servers that form a majority, the highest id leads; a returning server
 // never takes over from an established leader.
 func TestEnsembleElectsLikeApache(t *testing.T) {
-	ms := newEnsemble(t, 3)
+	ms := newEnsemble(t, 3, 0)
 	ms[0].start(t)
 	ms[1].start(t)
 	if l := waitModes(t, live(ms)); l != ms[1] {
@@ -272,5 +273,41 @@ func TestEnsembleElectsLikeApache(t *testing.T) {
 	}
 	if ok, _, err := c2.Exists("/kept"); err != nil || !ok {
 		t.Fatalf("/kept on the returned server: %v %v", ok, err)
+	}
+}
+
+func TestEnsembleObserverServesAndNeverVotes(t *testing.T) {
+	ms := newEnsemble(t, 3, 1)
+	for _, m := range ms {
+		m.start(t)
+	}
+	leader := waitModes(t, ms)
+	obs := ms[3]
+	if mode := obs.srv.mode(); mode != "observer" {
+		t.Fatalf("server 4 (observer line) reports %q", mode)
+	}
+	c := hDial(t, obs.addr, 10*time.Second)
+	if _, err := c.Create("/via-observer", []byte("o"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	if data, _, err := c.Get("/via-observer"); err != nil || string(data) != "o" {
+		t.Fatalf("observer reads its write: %q %v", data, err)
+	}
+	// One voter down: two of three voters are a majority; the observer
+	// never counts, so a second voter down stops everyone.
+	var voters []*member
+	for _, m := range ms[:3] {
+		if m != leader {
+			voters = append(voters, m)
+		}
+	}
+	voters[0].stop()
+	waitModes(t, live(ms))
+	voters[1].stop()
+	waitFor(t, 30*time.Second, "no quorum: the leader and the observer stop serving", func() bool {
+		return !leader.srv.serving() && !obs.srv.serving()
+	})
+	if obs.srv.mode() == "leader" {
+		t.Fatal("the observer leads")
 	}
 }
