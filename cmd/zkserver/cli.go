@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -270,6 +271,12 @@ func (a *app) status(ctx context.Context, cfg *config.Config) error {
 	fmt.Fprintf(a.stdout, "Client port found: %s. Client address: %s. Client SSL: false.\n", port, host)
 	answer, err := fourLetterWord(ctx, hostPort(host, port), "srvr", fourLetterTimeout)
 	mode, ok := parseMode(answer)
+	if err == nil && strings.Contains(answer, "not currently serving requests") {
+		// zkServer.sh says "probably not running" here too; the process is
+		// up, though, and waiting for a quorum.
+		fmt.Fprintln(a.stdout, "Error contacting service. It is running but not serving requests: no leader (it waits for a majority of its ensemble).")
+		return failed
+	}
 	if err != nil || !ok {
 		fmt.Fprintln(a.stdout, "Error contacting service. It is probably not running.")
 		return failed
