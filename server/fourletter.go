@@ -444,20 +444,12 @@ func (s *Server) monitorValues() []monitorValue {
 	}
 	switch mode {
 	case "leader":
-		var voters, nonVoters int
-		for _, sv := range s.node.Servers() {
-			if sv.Voter {
-				voters++
-			} else {
-				nonVoters++
-			}
-		}
-		learners := max(voters-1, 0) + nonVoters
+		followers, observers := s.syncedLearners()
 		for k, v := range map[string]string{
-			"learners":                    itoa(int64(learners)),
-			"synced_followers":            itoa(int64(max(voters-1, 0))),
+			"learners":                    itoa(int64(followers + observers)),
+			"synced_followers":            itoa(int64(followers)),
 			"synced_non_voting_followers": "0",
-			"synced_observers":            itoa(int64(nonVoters)),
+			"synced_observers":            itoa(int64(observers)),
 			"pending_syncs":               "0",
 			"leader_uptime":               itoa(time.Since(s.started).Milliseconds()),
 			"last_proposal_size":          "-1",
@@ -469,9 +461,6 @@ func (s *Server) monitorValues() []monitorValue {
 		order = append(order, "learners", "synced_followers", "synced_non_voting_followers",
 			"synced_observers", "pending_syncs", "leader_uptime", "last_proposal_size",
 			"max_proposal_size", "min_proposal_size")
-	case "follower":
-		gauges["synced_observers"] = "0"
-		order = append(order, "synced_observers")
 	}
 	for _, k := range javaHashOrder(order) {
 		out = append(out, monitorValue{k, gauges[k]})
@@ -490,7 +479,49 @@ func (s *Server) monitorValues() []monitorValue {
 			monitorValue{"p50_" + k, "0"}, monitorValue{"p95_" + k, "0"},
 			monitorValue{"p99_" + k, "0"}, monitorValue{"p999_" + k, "0"})
 	}
+	if mode == "leader" {
+		// Apache's per-learner summary sets, keyed "<sid>_", for every
+		// learner that connected since the election.
+		var sids []string
+		for id := range s.node.Peers() {
+			sids = append(sids, id)
+		}
+		sids = javaHashOrder(sids)
+		for _, sid := range sids {
+			k := sid + "_learner_handler_qp_size"
+			out = append(out, monitorValue{"avg_" + k, zero}, monitorValue{"min_" + k, "0"},
+				monitorValue{"max_" + k, "0"}, monitorValue{"cnt_" + k, "0"}, monitorValue{"sum_" + k, "0"})
+		}
+		for _, sid := range sids {
+			k := sid + "_learner_handler_qp_time_ms"
+			out = append(out, monitorValue{"avg_" + k, zero}, monitorValue{"min_" + k, "0"},
+				monitorValue{"max_" + k, "0"}, monitorValue{"cnt_" + k, "0"}, monitorValue{"sum_" + k, "0"},
+				monitorValue{"p50_" + k, "0"}, monitorValue{"p95_" + k, "0"},
+				monitorValue{"p99_" + k, "0"}, monitorValue{"p999_" + k, "0"})
+		}
+	}
 	return out
+}
+
+// syncedLearners counts the followers and observers a leader heard from
+// within syncLimit ticks, as Apache counts the learners it is synced with.
+func (s *Server) syncedLearners() (followers, observers int) {
+	voter := make(map[string]bool)
+	for _, sv := range s.node.Servers() {
+		voter[sv.ID] = sv.Voter
+	}
+	limit := s.opts.tickTime * time.Duration(max(s.cfg.SyncLimit, 2))
+	for id, seen := range s.node.Peers() {
+		if time.Since(seen) > limit {
+			continue
+		}
+		if voter[id] {
+			followers++
+		} else {
+			observers++
+		}
+	}
+	return followers, observers
 }
 
 // peerState is QuorumPeer.getDetailedPeerState of a server in broadcast.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"time"
 
 	"github.com/zkgo/zkgo/server/replication"
 )
@@ -28,6 +29,9 @@ type replicator interface {
 	// Sync calls done once this server has applied every write committed
 	// before the call.
 	Sync(done func(error))
+	// Peers are the servers a leader heard from since it was elected, with
+	// when it last did (nil when not leading).
+	Peers() map[string]time.Time
 	// Servers is the membership.
 	Servers() []replication.Server
 	// Shutdown stops the node.

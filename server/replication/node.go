@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/raft"
 )
@@ -49,6 +51,8 @@ type Node struct {
 	rpcAddrs   map[string]string // server id → cluster RPC address
 	rpcMu      sync.Mutex
 	leaderConn *leaderConn // guarded by rpcMu; to the current leader
+	peersMu    sync.Mutex
+	peers      map[string]time.Time // guarded by peersMu: followers heard from since this node last became leader
 	goMu       sync.Mutex
 	goStopped  bool // guarded by goMu: goFunc starts nothing more
 
@@ -72,6 +76,7 @@ func Open(ctx context.Context, cfg Config, fsm FSM) (_ *Node, err error) {
 		drained:     make(chan struct{}),
 		leadChanged: make(chan struct{}),
 		stop:        make(chan struct{}),
+		peers:       make(map[string]time.Time),
 	}
 	defer func() {
 		if err == nil {
@@ -345,6 +350,9 @@ func (n *Node) watchLeadership() {
 			n.setLeaderID()
 		case leader := <-n.raft.LeaderCh():
 			n.setLeaderID()
+			n.peersMu.Lock()
+			n.peers = make(map[string]time.Time)
+			n.peersMu.Unlock()
 			n.leadMu.Lock()
 			n.leadGen++
 			gen := n.leadGen
@@ -352,7 +360,11 @@ func (n *Node) watchLeadership() {
 			n.setLeadership(gen, false)
 			if leader {
 				electionIndex := n.raft.LastIndex()
-				n.cfg.Logger.Info("elected leader", "id", n.cfg.ID, "term", n.raft.Stats()["term"], "last_index", electionIndex)
+				level := slog.LevelInfo
+				if !n.cfg.network() {
+					level = slog.LevelDebug // a standalone server elects itself at every start
+				}
+				n.cfg.Logger.Log(context.Background(), level, "elected leader", "id", n.cfg.ID, "term", n.raft.Stats()["term"], "last_index", electionIndex)
 				n.submit(func() raft.Future { return n.raft.Barrier(0) }, func(_ any, _ uint64, err error) {
 					if err != nil {
 						return

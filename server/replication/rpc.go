@@ -23,7 +23,7 @@ import (
 const (
 	rpcForward   byte = 1    // body: a command; reply: uint64 log index
 	rpcReadIndex byte = 2    // body: empty; reply: uint64 read index
-	rpcTouch     byte = 3    // body: uint32 n, n × int64; one-way, no reply
+	rpcTouch     byte = 3    // body: uint16 len + sender id, uint32 n, n × int64; one-way, no reply
 	rpcStatus    byte = 4    // body: empty; reply: uint64 last log index (any server answers)
 	rpcOK        byte = 0x80 // body: uint64
 	rpcErr       byte = 0x81 // body: uint8 errCode, then the message
@@ -211,19 +211,16 @@ func (s *rpcServer) handle(nc net.Conn) {
 		case rpcStatus:
 			reply(id, s.n.raft.LastIndex(), nil)
 		case rpcTouch:
-			if len(body) < 4 {
+			from, keys, ok := decodeTouch(body)
+			if !ok {
+				s.n.cfg.Logger.Warn("closing cluster connection: bad touch", "peer", nc.RemoteAddr().String())
 				return
 			}
-			k := int(binary.BigEndian.Uint32(body))
-			if k < 0 || len(body) != 4+8*k {
-				return
-			}
-			keys := make([]int64, k)
-			for i := range keys {
-				keys[i] = int64(binary.BigEndian.Uint64(body[4+8*i:]))
-			}
-			if h := s.n.cfg.Hooks; h != nil && s.n.isLeader() {
-				h.Touched(keys)
+			if s.n.isLeader() {
+				s.n.peerSeen(from)
+				if h := s.n.cfg.Hooks; h != nil && len(keys) > 0 {
+					h.Touched(keys)
+				}
 			}
 		default:
 			s.n.cfg.Logger.Warn("closing cluster connection: unknown call", "peer", nc.RemoteAddr().String(), "kind", kind)
@@ -377,13 +374,12 @@ func (n *Node) forward(cmd []byte, done func(uint64, error)) {
 
 // Touch tells the leader of activity on keys (session ids): on the leader
 // it calls LeaderHooks.Touched directly, elsewhere it sends them without
-// waiting. It is dropped when there is no leader.
+// waiting; dropped when there is no leader. Followers call it every half
+// tick, even with no keys: that is how the leader knows which followers are
+// in touch (Followers).
 func (n *Node) Touch(keys []int64) {
-	if len(keys) == 0 {
-		return
-	}
 	if n.isLeader() {
-		if h := n.cfg.Hooks; h != nil {
+		if h := n.cfg.Hooks; h != nil && len(keys) > 0 {
 			h.Touched(keys)
 		}
 		return
@@ -392,11 +388,62 @@ func (n *Node) Touch(keys []int64) {
 	if err != nil {
 		return
 	}
-	body := binary.BigEndian.AppendUint32(make([]byte, 0, 4+8*len(keys)), uint32(len(keys)))
+	lc.call(rpcTouch, encodeTouch(n.cfg.ID, keys), nil)
+}
+
+func encodeTouch(from string, keys []int64) []byte {
+	body := make([]byte, 0, 2+len(from)+4+8*len(keys))
+	body = binary.BigEndian.AppendUint16(body, uint16(len(from)))
+	body = append(body, from...)
+	body = binary.BigEndian.AppendUint32(body, uint32(len(keys)))
 	for _, k := range keys {
 		body = binary.BigEndian.AppendUint64(body, uint64(k))
 	}
-	lc.call(rpcTouch, body, nil)
+	return body
+}
+
+func decodeTouch(body []byte) (from string, keys []int64, ok bool) {
+	if len(body) < 2 {
+		return "", nil, false
+	}
+	l := int(binary.BigEndian.Uint16(body))
+	if len(body) < 2+l+4 {
+		return "", nil, false
+	}
+	from = string(body[2 : 2+l])
+	body = body[2+l:]
+	k := int(binary.BigEndian.Uint32(body))
+	if k < 0 || len(body) != 4+8*k {
+		return "", nil, false
+	}
+	keys = make([]int64, k)
+	for i := range keys {
+		keys[i] = int64(binary.BigEndian.Uint64(body[4+8*i:]))
+	}
+	return from, keys, true
+}
+
+// peerSeen records that follower id was heard from now (leader side).
+func (n *Node) peerSeen(id string) {
+	n.peersMu.Lock()
+	n.peers[id] = time.Now()
+	n.peersMu.Unlock()
+}
+
+// Peers returns the ids of the servers a leader heard from (through
+// Touch) since it was elected, with when it last did; nil on a server that
+// does not lead.
+func (n *Node) Peers() map[string]time.Time {
+	if !n.isLeader() {
+		return nil
+	}
+	n.peersMu.Lock()
+	defer n.peersMu.Unlock()
+	out := make(map[string]time.Time, len(n.peers))
+	for id, t := range n.peers {
+		out[id] = t
+	}
+	return out
 }
 
 // ReadIndex returns an index such that once this node has applied it

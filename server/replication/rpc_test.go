@@ -146,6 +146,16 @@ func TestFollowerForwardsToLeader(t *testing.T) {
 		}
 	}
 	waitFor(t, "touches at the leader", func() bool { return slices.Contains(lh.seen(), 42) && slices.Contains(lh.seen(), 43) })
+	// The leader knows which followers it heard from.
+	waitFor(t, "both followers in the leader's peers", func() bool {
+		peers := leader.Peers()
+		for _, n := range nodes {
+			if _, ok := peers[n.cfg.ID]; n != leader && !ok {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 func TestFollowerReadIndexSeesCommittedWrites(t *testing.T) {
