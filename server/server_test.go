@@ -1,9 +1,6 @@
 package server_test
 
 import (
-	"bytes"
-	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -392,7 +389,3 @@ func rawRequest(t *testing.T, nc net.Conn, xid int32, op proto.OpCode, req proto
 		}
 	}
 }
-
-var _ = bytes.Equal
-var _ = binary.BigEndian
-var _ = context.Background
