@@ -221,8 +221,8 @@ func TestDeleteGuaranteed(t *testing.T) {
 	if err := c.DeleteGuaranteed(ctx, b+"/b", -1); !errors.Is(err, client.ErrConnectionLoss) {
 		t.Errorf("guaranteed delete while disconnected: %v", err)
 	}
-	if st, _ := other.Exists(ctx, b+"/b"); st == nil {
-		t.Fatal("node deleted while disconnected?")
+	if st, err := other.Exists(ctx, b+"/b"); err != nil || st == nil {
+		t.Fatalf("node deleted while disconnected? %+v, %v", st, err)
 	}
 	px.resume()
 	waitFor(t, "the background delete", func() bool {

@@ -1193,8 +1193,8 @@ func (s *rbSession) closedByServer() {
 	switch {
 	case err == nil:
 		var h proto.ReplyHeader
-		h.Decode(proto.NewDecoder(f))
-		s.tb.Fatalf("connection still open: got reply %+v", h)
+		herr := h.Decode(proto.NewDecoder(f))
+		s.tb.Fatalf("connection still open: got reply %+v (%v)", h, herr)
 	case rbClosed(err):
 	default:
 		s.tb.Fatalf("connection still open after %v: %v", wait, err)
@@ -1537,7 +1537,9 @@ func TestOutstandingRequestsAreBounded(t *testing.T) {
 		}
 		d := proto.NewDecoder(f)
 		var h proto.ReplyHeader
-		h.Decode(d)
+		if err := h.Decode(d); err != nil {
+			t.Fatalf("reply %d: header %x: %v", i, f, err)
+		}
 		if h.Xid != i || h.Err != proto.OK || d.Remaining() < size {
 			t.Fatalf("reply %d: %+v with %d body bytes", i, h, d.Remaining())
 		}

@@ -190,8 +190,8 @@ func TestClusterMembership(t *testing.T) {
 	if err := leader.Snapshot(testContext(t)); err != nil {
 		t.Fatal(err)
 	}
-	if first, _ := leader.stores.wal.FirstIndex(); first <= 1 {
-		t.Fatalf("leader log not compacted (first index %d)", first)
+	if first, err := leader.stores.wal.FirstIndex(); err != nil || first <= 1 {
+		t.Fatalf("leader log not compacted (first index %d, %v)", first, err)
 	}
 
 	jl := listen(t)

@@ -2,6 +2,7 @@ package replication
 
 import (
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -97,7 +98,10 @@ func garble(t *testing.T, path string, offsets ...int64) {
 	defer f.Close()
 	for _, off := range offsets {
 		b := make([]byte, 64)
-		n, _ := f.ReadAt(b, off)
+		n, err := f.ReadAt(b, off)
+		if err != nil && !errors.Is(err, io.EOF) {
+			t.Fatal(err)
+		}
 		for i := range b[:n] {
 			b[i] ^= 0x5a
 		}

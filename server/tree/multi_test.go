@@ -131,7 +131,7 @@ func TestMultiSuccess(t *testing.T) {
 	if st := mustStat(t, tr, "/m1"); st != wantSet {
 		t.Errorf("final stat %+v", st)
 	}
-	if ch, _ := tr.Children("/m1"); !slices.Equal(ch, []string{"s0000000001"}) {
+	if ch, err := tr.Children("/m1"); err != nil || !slices.Equal(ch, []string{"s0000000001"}) {
 		t.Errorf("children %v", ch)
 	}
 	verify(t, tr)

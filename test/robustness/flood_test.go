@@ -33,11 +33,13 @@ func TestUnreadRepliesDoNotGrowServer(t *testing.T) {
 	}
 	defer setup.nc.Close()
 	setup.nc.SetDeadline(time.Now().Add(20 * time.Second))
-	setup.nc.Write(proto.AppendRequest(nil, proto.RequestHeader{Xid: 1, Type: proto.OpCreate},
-		&proto.CreateRequest{Path: "/big", Data: make([]byte, size), ACL: proto.OpenACLUnsafe}))
+	if _, err := setup.nc.Write(proto.AppendRequest(nil, proto.RequestHeader{Xid: 1, Type: proto.OpCreate},
+		&proto.CreateRequest{Path: "/big", Data: make([]byte, size), ACL: proto.OpenACLUnsafe})); err != nil {
+		t.Fatal(err)
+	}
 	if f, err := proto.ReadFrame(setup.br, nil, 0); err != nil {
 		t.Fatal(err)
-	} else if h := decodeHeader(f); h.Err != proto.OK {
+	} else if h := decodeHeader(t, f); h.Xid != 1 || h.Err != proto.OK {
 		t.Fatalf("create /big: %v", h.Err)
 	}
 	base, err := s.rssKB()
@@ -87,7 +89,7 @@ func TestUnreadRepliesDoNotGrowServer(t *testing.T) {
 		if err != nil {
 			t.Fatalf("reply %d: %v", i, err)
 		}
-		if h := decodeHeader(f); h.Xid != i || h.Err != proto.OK || len(f) < size {
+		if h := decodeHeader(t, f); h.Xid != i || h.Err != proto.OK || len(f) < size {
 			t.Fatalf("reply %d: %+v, %d bytes", i, h, len(f))
 		}
 	}
@@ -97,8 +99,11 @@ func TestUnreadRepliesDoNotGrowServer(t *testing.T) {
 	t.Logf("resident size %d kB before the flood, peak %d kB", base, peak)
 }
 
-func decodeHeader(f []byte) proto.ReplyHeader {
+func decodeHeader(t *testing.T, f []byte) proto.ReplyHeader {
+	t.Helper()
 	var h proto.ReplyHeader
-	h.Decode(proto.NewDecoder(f))
+	if err := h.Decode(proto.NewDecoder(f)); err != nil {
+		t.Fatalf("reply header %x: %v", f, err)
+	}
 	return h
 }
