@@ -226,10 +226,10 @@ func TestCreateKindInsideAndOutsideMulti(t *testing.T) {
 // waitGone polls until path does not exist.
 func (w *wire) waitGone(t *testing.T, path string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for w.code(proto.OpExists, &proto.ExistsRequest{Path: path}) != proto.ErrNoNode {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s not reaped within 10s", path)
+			t.Fatalf("%s not reaped within 30s", path)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -1511,22 +1511,22 @@ func TestOutstandingRequestsAreBounded(t *testing.T) {
 		defer c.mu.Unlock()
 		return len(c.out)
 	}
-	// While the client reads nothing, watch the replies buffered for it.
-	stop := time.Now().Add(2 * time.Second)
+	// While the client reads nothing, the server must stop reading its
+	// requests once more than outLimit bytes of replies wait for it. Wait
+	// for that, however slow the machine, watching what it buffers.
 	peak := 0
-	for probed := false; time.Now().Before(stop) || !probed; {
-		if l := outbound(); l > peak {
-			peak = l
-			if peak > limit {
-				s.nc.Close()
-				t.Fatalf("server buffered %d bytes of replies for a client that reads nothing (limit %d)", peak, limit)
-			}
+	rbWaitFor(t, 2*time.Minute, "the server to stop reading from a client that reads nothing", func() bool {
+		l := outbound()
+		if peak = max(peak, l); peak > limit {
+			s.nc.Close()
+			t.Fatalf("server buffered %d bytes of replies for a client that reads nothing (limit %d)", peak, limit)
 		}
-		if !probed && time.Since(stop) > -time.Second {
-			r.probe(t) // other clients are served meanwhile
-			probed = true
-		}
-		time.Sleep(time.Millisecond)
+		return l > outLimit
+	})
+	r.probe(t) // other clients are served meanwhile
+	if l := outbound(); l > limit {
+		s.nc.Close()
+		t.Fatalf("server buffered %d bytes of replies for a client that reads nothing (limit %d)", l, limit)
 	}
 	// Now read: every reply arrives, in order.
 	s.nc.SetDeadline(time.Now().Add(2 * time.Minute))
