@@ -161,7 +161,7 @@ func (s *rbLogStore) tail(n int) []string {
 // waitLine waits until a line containing every part has been logged.
 func (s *rbLogStore) waitLine(tb testing.TB, parts ...string) {
 	tb.Helper()
-	rbWaitFor(tb, 5*time.Second, "log line with "+strings.Join(parts, ", "), func() bool {
+	rbWaitFor(tb, rbTimeout, "log line with "+strings.Join(parts, ", "), func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		for _, l := range s.lines {
@@ -1187,7 +1187,7 @@ func (s *rbSession) replies(n int) (hs []proto.ReplyHeader, closed bool) {
 // any further reply.
 func (s *rbSession) closedByServer() {
 	s.tb.Helper()
-	const wait = 5 * time.Second
+	const wait = rbTimeout
 	s.nc.SetReadDeadline(time.Now().Add(wait))
 	f, err := proto.ReadFrame(s.br, nil, 64<<20)
 	switch {
