@@ -33,7 +33,7 @@ func connect(t *testing.T, addr string) *zk.Conn {
 
 func waitConnected(t *testing.T, events <-chan zk.Event) {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(30 * time.Second)
 	for {
 		select {
 		case ev := <-events:
@@ -41,7 +41,7 @@ func waitConnected(t *testing.T, events <-chan zk.Event) {
 				return
 			}
 		case <-deadline:
-			t.Fatal("no session within 10s")
+			t.Fatal("no session within 30s")
 		}
 	}
 }
@@ -190,7 +190,7 @@ func TestEphemeralsGoWithSession(t *testing.T) {
 		if ev.Type != zk.EventNodeDeleted {
 			t.Fatalf("event %+v", ev)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("ephemeral not deleted after close")
 	}
 }
@@ -293,7 +293,7 @@ func TestMalformedPacketClosesOnlyThatConnection(t *testing.T) {
 	if _, err := nc.Write(frame); err != nil {
 		t.Fatal(err)
 	}
-	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	nc.SetReadDeadline(time.Now().Add(30 * time.Second))
 	if _, err := io.ReadAll(nc); err != nil {
 		t.Fatalf("connection not closed cleanly: %v", err)
 	}
