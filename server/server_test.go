@@ -164,9 +164,16 @@ func TestWatchEventsComeBeforeLaterReplies(t *testing.T) {
 }
 
 func TestEphemeralsGoWithSession(t *testing.T) {
-	srv := zktest.Start(t, zktest.WithTickTime(100*time.Millisecond))
+	srv := zktest.Start(t)
 	watcher := connect(t, srv.Addr())
-	owner := connect(t, srv.Addr())
+	// The owner's session (40 s, the most the default tickTime allows)
+	// outlasts the wait below: only closing it can delete the ephemeral.
+	owner, events, err := zk.Connect([]string{srv.Addr()}, 40*time.Second, zk.WithLogger(nopLogger{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitConnected(t, events)
+	t.Cleanup(owner.Close)
 	if _, err := owner.Create("/e1", nil, zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
 		t.Fatal(err)
 	}
