@@ -146,8 +146,14 @@ func TestCreateModes(t *testing.T) {
 	}
 
 	// Sequence numbers are the parent's cversion, so they increase.
-	p1, _ := c.Create(ctx, b+"/s-", nil, client.WithMode(client.PersistentSequential))
-	p2, _ := c.Create(ctx, b+"/s-", nil, client.WithMode(client.PersistentSequential))
+	p1, err := c.Create(ctx, b+"/s-", nil, client.WithMode(client.PersistentSequential))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, err := c.Create(ctx, b+"/s-", nil, client.WithMode(client.PersistentSequential))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if p1 >= p2 {
 		t.Errorf("sequential names %q then %q", p1, p2)
 	}
@@ -330,8 +336,8 @@ func TestGetSetDelete(t *testing.T) {
 	if st, err = c.Set(ctx, p, []byte{}, -1); err != nil || st.Version != 2 {
 		t.Fatalf("Set any version = %+v, %v", st, err)
 	}
-	if data, _, _ := c.Get(ctx, p); data == nil || len(data) != 0 {
-		t.Errorf("empty data read back as %v, want empty non-nil", data)
+	if data, _, err := c.Get(ctx, p); err != nil || data == nil || len(data) != 0 {
+		t.Errorf("empty data read back as %v, %v; want empty non-nil", data, err)
 	}
 	if _, err := c.Set(ctx, b+"/missing", nil, -1); !errors.Is(err, client.ErrNoNode) {
 		t.Errorf("Set on a missing node: %v", err)
@@ -436,11 +442,11 @@ func TestEphemeralsAndClose(t *testing.T) {
 	if err != nil || !slices.Equal(eph, []string{b + "/e1", b + "/e2", b + "/x/e3"}) {
 		t.Errorf("GetEphemerals = %v, %v", eph, err)
 	}
-	if eph, _ := c.GetEphemerals(ctx, b+"/x"); !slices.Equal(eph, []string{b + "/x/e3"}) {
-		t.Errorf("GetEphemerals(prefix) = %v", eph)
+	if eph, err := c.GetEphemerals(ctx, b+"/x"); err != nil || !slices.Equal(eph, []string{b + "/x/e3"}) {
+		t.Errorf("GetEphemerals(prefix) = %v, %v", eph, err)
 	}
-	if eph, _ := observer.GetEphemerals(ctx, "/"); len(eph) != 0 {
-		t.Errorf("another session sees ephemerals %v", eph)
+	if eph, err := observer.GetEphemerals(ctx, "/"); err != nil || len(eph) != 0 {
+		t.Errorf("another session sees ephemerals %v, %v", eph, err)
 	}
 	// Close ends the session at once: its ephemerals go without waiting for
 	// the timeout.
@@ -611,8 +617,8 @@ func TestTxn(t *testing.T) {
 			t.Errorf("result %d: %v", i, r.Err)
 		}
 	}
-	if st, _ := c.Exists(ctx, b+"/old"); st != nil {
-		t.Error("delete in txn not applied")
+	if st, err := c.Exists(ctx, b+"/old"); err != nil || st != nil {
+		t.Errorf("delete in txn not applied: %+v, %v", st, err)
 	}
 
 	// A failing check aborts everything.
@@ -629,11 +635,11 @@ func TestTxn(t *testing.T) {
 		!errors.Is(res[2].Err, client.ErrRuntimeInconsistency) {
 		t.Errorf("failed Commit results %+v", res)
 	}
-	if st, _ := c.Exists(ctx, b+"/never"); st != nil {
-		t.Error("failed txn applied its create")
+	if st, err := c.Exists(ctx, b+"/never"); err != nil || st != nil {
+		t.Errorf("failed txn applied its create: %+v, %v", st, err)
 	}
-	if data, _, _ := c.Get(ctx, b+"/v"); string(data) != "1" {
-		t.Errorf("failed txn changed data to %q", data)
+	if data, _, err := c.Get(ctx, b+"/v"); err != nil || string(data) != "1" {
+		t.Errorf("failed txn changed data to %q, %v", data, err)
 	}
 
 	// Building errors are reported before anything is sent.

@@ -113,13 +113,24 @@ func expectClosed(t testing.TB, ch <-chan client.Event) {
 	}
 }
 
-// expectNoEvent checks that nothing arrives on ch for a short while.
-func expectNoEvent(t testing.TB, ch <-chan client.Event, d time.Duration) {
+// expectNoEvent checks that no event is waiting on ch, a one-shot watch of
+// c, once every change that could trigger it has been applied. It proves
+// absence with one round trip, not a time window: the server queues a
+// connection's events before any later reply, and c hands a one-shot event
+// to its channel before it reads the next frame, so once the reply to a
+// request sent now is in, any event for ch is too.
+func expectNoEvent(t testing.TB, c *client.Conn, ch <-chan client.Event) {
 	t.Helper()
+	if _, err := c.Exists(ctxFor(t), "/"); err != nil {
+		t.Fatalf("round trip: %v", err)
+	}
 	select {
-	case e := <-ch:
+	case e, ok := <-ch:
+		if !ok {
+			t.Fatal("watch channel closed without an event")
+		}
 		t.Fatalf("unexpected event %+v", e)
-	case <-time.After(d):
+	default:
 	}
 }
 
@@ -160,11 +171,12 @@ type proxy struct {
 	target string
 	wg     sync.WaitGroup
 
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{} // guarded by mu: both sides of every link
-	refuse bool                  // guarded by mu: close new connections at once
-	drop   bool                  // guarded by mu: discard server-to-client bytes
-	closed bool                  // guarded by mu
+	mu      sync.Mutex
+	conns   map[net.Conn]struct{} // guarded by mu: both sides of every link
+	refuse  bool                  // guarded by mu: close new connections at once
+	refused int                   // guarded by mu: connections refused so far
+	drop    bool                  // guarded by mu: discard server-to-client bytes
+	closed  bool                  // guarded by mu
 }
 
 func newProxy(t testing.TB, target string) *proxy {
@@ -191,6 +203,7 @@ func (p *proxy) accept() {
 		}
 		p.mu.Lock()
 		if p.refuse || p.closed {
+			p.refused++
 			p.mu.Unlock()
 			down.Close()
 			continue
@@ -263,6 +276,13 @@ func (p *proxy) dropReplies() {
 	p.mu.Lock()
 	p.drop = true
 	p.mu.Unlock()
+}
+
+// refusals returns how many connections were closed at once while refusing.
+func (p *proxy) refusals() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.refused
 }
 
 // resume accepts new connections again.

@@ -77,7 +77,7 @@ func TestReconnectResumesSession(t *testing.T) {
 	expectEvent(t, data, client.EventNodeDataChanged, b+"/n")
 	expectEvent(t, kids, client.EventNodeChildrenChanged, b)
 	expectEvent(t, created, client.EventNodeCreated, b+"/later")
-	expectNoEvent(t, quiet, 100*time.Millisecond)
+	expectNoEvent(t, c, quiet)
 	if st, err := other.Exists(ctx, b+"/eph"); err != nil || st == nil || st.EphemeralOwner != sid {
 		t.Errorf("ephemeral after reconnect: %+v, %v", st, err)
 	}
@@ -170,14 +170,21 @@ func TestRetryPolicyWithServer(t *testing.T) {
 	px.cut(true)
 	waitFor(t, "Suspended", func() bool { return r.State() == client.Suspended })
 	done := make(chan error, 1)
+	calling := make(chan struct{})
 	go func() {
+		close(calling)
 		_, err := r.Exists(ctx, "/")
 		done <- err
 	}()
+	<-calling
+	// Several connection attempts fail while Exists waits: it must still
+	// be waiting, not failed.
+	from := px.refusals()
+	waitFor(t, "five refused reconnects", func() bool { return px.refusals() >= from+5 })
 	select {
 	case err := <-done:
 		t.Fatalf("Exists returned while disconnected: %v", err)
-	case <-time.After(time.Second): // several connect timeouts: retried
+	default:
 	}
 	px.resume()
 	if err := <-done; err != nil {
@@ -221,8 +228,8 @@ func TestDeleteGuaranteed(t *testing.T) {
 	if err := c.DeleteGuaranteed(ctx, b+"/b", -1); !errors.Is(err, client.ErrConnectionLoss) {
 		t.Errorf("guaranteed delete while disconnected: %v", err)
 	}
-	if st, _ := other.Exists(ctx, b+"/b"); st == nil {
-		t.Fatal("node deleted while disconnected?")
+	if st, err := other.Exists(ctx, b+"/b"); err != nil || st == nil {
+		t.Fatalf("node deleted while disconnected? %+v, %v", st, err)
 	}
 	px.resume()
 	waitFor(t, "the background delete", func() bool {

@@ -125,7 +125,10 @@ func confNumber(t *testing.T, conf, key string) int64 {
 	if m == nil {
 		t.Fatalf("no %s in Apache conf answer %q", key, conf)
 	}
-	n, _ := strconv.ParseInt(m[1], 10, 64)
+	n, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil {
+		t.Fatalf("%s in Apache conf answer: %v", key, err)
+	}
 	return n
 }
 

@@ -153,8 +153,11 @@ func TestReadPropertiesMatchesJava(t *testing.T) {
 		want := map[string]string{}
 		for _, kv := range strings.Split(javaLine, ",")[1:] {
 			k, v, _ := strings.Cut(kv, "=")
-			kb, _ := hex.DecodeString(k)
-			vb, _ := hex.DecodeString(v)
+			kb, kerr := hex.DecodeString(k)
+			vb, verr := hex.DecodeString(v)
+			if kerr != nil || verr != nil {
+				t.Fatalf("Java's answer %q: %v %v", javaLine, kerr, verr)
+			}
 			want[string(kb)] = string(vb)
 		}
 		got := map[string]string{}

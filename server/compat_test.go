@@ -48,7 +48,7 @@ func (w *wire) call(op proto.OpCode, req proto.Record) (proto.ReplyHeader, []byt
 	if _, err := w.nc.Write(proto.AppendRequest(nil, proto.RequestHeader{Xid: xid, Type: op}, req)); err != nil {
 		w.t.Fatal(err)
 	}
-	w.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	w.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
 	for {
 		frame, err := proto.ReadFrame(w.nc, nil, 0)
 		if err != nil {
@@ -226,10 +226,10 @@ func TestCreateKindInsideAndOutsideMulti(t *testing.T) {
 // waitGone polls until path does not exist.
 func (w *wire) waitGone(t *testing.T, path string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for w.code(proto.OpExists, &proto.ExistsRequest{Path: path}) != proto.ErrNoNode {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s not reaped within 10s", path)
+			t.Fatalf("%s not reaped within 30s", path)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -346,7 +346,7 @@ func TestClosedSessionEphemeralsGoInApacheOrder(t *testing.T) {
 	// Each deletion fires NodeDeleted on the node; Java 17 iterates a copy
 	// of the session's HashSet of paths in this order.
 	want := []string{"/a/c", "/a/b", "/e1", "/e2", "/e3"}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for len(watcher.events) < len(want) && time.Now().Before(deadline) {
 		watcher.ok(proto.OpPing, nil, nil)
 	}

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -633,7 +635,7 @@ func sameDump(t *testing.T, label, apache, zkgo string) {
 		for _, l := range normalizedLines(s) {
 			seen[l] = true
 		}
-		return strings.Join(sortedSet(seen), "\n")
+		return strings.Join(slices.Sorted(maps.Keys(seen)), "\n")
 	}
 	empty := regexp.MustCompile(`(?m)^0 expire at .*\n`)
 	if a, z := set(empty.ReplaceAllString(apache, "")), set(zkgo); a != z {
@@ -646,15 +648,6 @@ func sameDump(t *testing.T, label, apache, zkgo string) {
 	if strings.Join(a, ",") != strings.Join(z, ",") {
 		t.Errorf("%s: ephemerals differ: Apache %q, zkgo %q", label, a, z)
 	}
-}
-
-func sortedSet(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // sameKeys compares "key=value" answers (conf, envi) by their keys, in order.

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -206,22 +207,13 @@ func settingsFrom(cfg *config.Config) (settings, error) {
 		o.fourLetter = config.WordSet{"srvr": {}}
 	}
 	if cfg.SuperDigest != "" {
-		user, digest, ok := cutDigest(cfg.SuperDigest)
-		if !ok || user != "super" {
+		user, digest, ok := strings.Cut(cfg.SuperDigest, ":")
+		if !ok || user != "super" || digest == "" {
 			return o, fmt.Errorf("server: DigestAuthenticationProvider.superDigest %q: want super:<base64 sha1>", cfg.SuperDigest)
 		}
 		o.superDigest = user + ":" + digest
 	}
 	return o, nil
-}
-
-func cutDigest(s string) (user, digest string, ok bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == ':' {
-			return s[:i], s[i+1:], i > 0 && i < len(s)-1
-		}
-	}
-	return "", "", false
 }
 
 // replicationConfig maps zoo.cfg to the replication node's config: server.N

@@ -2,15 +2,15 @@ package server_test
 
 import (
 	"bytes"
-	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -33,7 +33,7 @@ func connect(t *testing.T, addr string) *zk.Conn {
 
 func waitConnected(t *testing.T, events <-chan zk.Event) {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(30 * time.Second)
 	for {
 		select {
 		case ev := <-events:
@@ -41,7 +41,7 @@ func waitConnected(t *testing.T, events <-chan zk.Event) {
 				return
 			}
 		case <-deadline:
-			t.Fatal("no session within 10s")
+			t.Fatal("no session within 30s")
 		}
 	}
 }
@@ -95,7 +95,10 @@ func TestCRUDAndStat(t *testing.T) {
 	if err := c.Delete("/a/s-0000000001", 0); err != nil {
 		t.Fatal(err)
 	}
-	_, pst2, _ := c.Exists("/a")
+	_, pst2, err := c.Exists("/a")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if pst2.Cversion != 4 || pst2.NumChildren != 2 || pst2.Pzxid <= pst.Pzxid {
 		t.Fatalf("parent after delete: %+v", pst2)
 	}
@@ -161,13 +164,23 @@ func TestWatchEventsComeBeforeLaterReplies(t *testing.T) {
 }
 
 func TestEphemeralsGoWithSession(t *testing.T) {
-	srv := zktest.Start(t, zktest.WithTickTime(100*time.Millisecond))
+	srv := zktest.Start(t)
 	watcher := connect(t, srv.Addr())
-	owner := connect(t, srv.Addr())
+	// The owner's session (40 s, the most the default tickTime allows)
+	// outlasts the wait below: only closing it can delete the ephemeral.
+	owner, events, err := zk.Connect([]string{srv.Addr()}, 40*time.Second, zk.WithLogger(nopLogger{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitConnected(t, events)
+	t.Cleanup(owner.Close)
 	if _, err := owner.Create("/e1", nil, zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
 		t.Fatal(err)
 	}
-	_, st, _ := watcher.Exists("/e1")
+	_, st, err := watcher.Exists("/e1")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if st.EphemeralOwner != owner.SessionID() {
 		t.Fatalf("ephemeralOwner %x, want %x", st.EphemeralOwner, owner.SessionID())
 	}
@@ -184,28 +197,51 @@ func TestEphemeralsGoWithSession(t *testing.T) {
 		if ev.Type != zk.EventNodeDeleted {
 			t.Fatalf("event %+v", ev)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("ephemeral not deleted after close")
 	}
 }
 
+// A session whose client never pings expires after its negotiated timeout,
+// counted from its last request and never earlier: its ephemerals go and
+// the server closes its connection.
 func TestSessionExpiry(t *testing.T) {
-	srv := zktest.Start(t, zktest.WithTickTime(50*time.Millisecond))
+	// Sessions may ask 2 to 20 ticks; 2 s gives a loaded machine time to
+	// create the ephemeral and set the watch before the session expires.
+	srv := zktest.Start(t, zktest.WithTickTime(100*time.Millisecond))
 	watcher := connect(t, srv.Addr())
-	// A raw session that never pings: it must expire after its timeout.
-	nc := rawConnect(t, srv.Addr(), 100)
-	rawRequest(t, nc, 1, proto.OpCreate, &proto.CreateRequest{Path: "/exp", ACL: proto.OpenACLUnsafe, Flags: proto.ModeEphemeral})
-	_, _, ch, err := watcher.ExistsW("/exp")
+	// A raw session that never pings.
+	nc, resp := rawSession(t, srv.Addr(), 2000)
+	timeout := time.Duration(resp.TimeOut) * time.Millisecond
+	if timeout != 2*time.Second {
+		t.Fatalf("negotiated timeout %v, want 2s", timeout)
+	}
+	lastRequest := time.Now()
+	if h := rawRequest(t, nc, 1, proto.OpCreate, &proto.CreateRequest{Path: "/exp", ACL: proto.OpenACLUnsafe, Flags: proto.ModeEphemeral}); h.Err != proto.OK {
+		t.Fatalf("create of the ephemeral: %v", h.Err)
+	}
+	ok, st, ch, err := watcher.ExistsW("/exp")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !ok || st.EphemeralOwner != resp.SessionID {
+		t.Fatalf("ephemeral right after its create: exists=%v owner %x, want session %x (expired %v after its last request?)",
+			ok, st.EphemeralOwner, resp.SessionID, time.Since(lastRequest))
 	}
 	select {
 	case ev := <-ch:
 		if ev.Type != zk.EventNodeDeleted {
-			t.Fatalf("event %+v", ev)
+			t.Fatalf("event %+v, want NodeDeleted", ev)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("session did not expire")
+	case <-time.After(timeout + 30*time.Second):
+		t.Fatalf("session of %v not expired after %v", timeout, time.Since(lastRequest))
+	}
+	if gone := time.Since(lastRequest); gone < timeout {
+		t.Fatalf("session of %v expired %v after its last request", timeout, gone)
+	}
+	nc.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if f, err := proto.ReadFrame(nc, nil, 0); !closedErr(err) {
+		t.Fatalf("connection of the expired session: frame %x, %v; want it closed", f, err)
 	}
 }
 
@@ -261,8 +297,10 @@ func TestMalformedPacketClosesOnlyThatConnection(t *testing.T) {
 	nc := rawConnect(t, srv.Addr(), 10000)
 	// A create whose path length points past the end of the frame.
 	frame := []byte{0, 0, 0, 12, 0, 0, 0, 1, 0, 0, 0, 1, 0x7f, 0, 0, 0}
-	nc.Write(frame)
-	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := nc.Write(frame); err != nil {
+		t.Fatal(err)
+	}
+	nc.SetReadDeadline(time.Now().Add(30 * time.Second))
 	if _, err := io.ReadAll(nc); err != nil {
 		t.Fatalf("connection not closed cleanly: %v", err)
 	}
@@ -271,15 +309,31 @@ func TestMalformedPacketClosesOnlyThatConnection(t *testing.T) {
 	}
 }
 
+// A request frame longer than jute.maxbuffer closes its connection without
+// a reply, as Apache ZooKeeper 3.8 does (NIOServerCnxn.readLength, "Len
+// error"): it is neither logged nor applied, and the server says why.
 func TestOversizedRequestRefused(t *testing.T) {
-	srv := zktest.Start(t, zktest.WithConfig(func(c *config.Config) { c.JuteMaxBuffer = 4096 }))
-	nc := rawConnect(t, srv.Addr(), 10000)
+	var logs lockedBuffer
+	srv := zktest.Start(t, zktest.WithConfig(func(c *config.Config) { c.JuteMaxBuffer = 4096 }),
+		zktest.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	c := connect(t, srv.Addr())
+	nc, _ := rawSession(t, srv.Addr(), 10000)
+	before := srvrZxid(t, srv.Addr())
 	req := proto.AppendRequest(nil, proto.RequestHeader{Xid: 1, Type: proto.OpCreate},
 		&proto.CreateRequest{Path: "/big", Data: make([]byte, 5000), ACL: proto.OpenACLUnsafe})
-	nc.Write(req)
-	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
-	io.ReadAll(nc)
-	c := connect(t, srv.Addr())
+	if _, err := nc.Write(req); err != nil {
+		t.Fatal(err)
+	}
+	nc.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if f, err := proto.ReadFrame(nc, nil, 0); !closedErr(err) {
+		t.Fatalf("after a %d-byte frame (jute.maxbuffer 4096): frame %x, %v; want the connection closed without a reply", len(req)-4, f, err)
+	}
+	if !strings.Contains(logs.String(), "frame too large") {
+		t.Errorf("no log line says why the connection was closed:\n%s", logs.String())
+	}
+	if after := srvrZxid(t, srv.Addr()); after != before {
+		t.Errorf("zxid %s -> %s: the oversized request was logged", before, after)
+	}
 	if ok, _, err := c.Exists("/big"); err != nil || ok {
 		t.Fatalf("oversized create was applied: %v %v", ok, err)
 	}
@@ -318,54 +372,85 @@ func TestPipelinedClientsFromManyGoroutines(t *testing.T) {
 func TestFourLetterWords(t *testing.T) {
 	srv := zktest.Start(t)
 	connect(t, srv.Addr())
-	if got := fourLetter(t, srv.Addr(), "ruok"); got != "imok" {
+	if got := askWord(t, srv.Addr(), "ruok", nil); got != "imok" {
 		t.Fatalf("ruok: %q", got)
 	}
-	srvr := fourLetter(t, srv.Addr(), "srvr")
+	srvr := askWord(t, srv.Addr(), "srvr", nil)
 	for _, want := range []string{"Zookeeper version: 3.", "Mode: standalone", "Node count: ", "Zxid: 0x"} {
 		if !strings.Contains(srvr, want) {
 			t.Fatalf("srvr lacks %q:\n%s", want, srvr)
 		}
 	}
-	if mntr := fourLetter(t, srv.Addr(), "mntr"); !strings.Contains(mntr, "zk_server_state\tstandalone") {
+	if mntr := askWord(t, srv.Addr(), "mntr", nil); !strings.Contains(mntr, "zk_server_state\tstandalone") {
 		t.Fatalf("mntr:\n%s", mntr)
 	}
 }
 
 func TestFourLetterWhitelist(t *testing.T) {
 	srv := zktest.Start(t, zktest.WithConfig(func(c *config.Config) { c.FourLetterWhitelist = config.WordSet{"srvr": {}} }))
-	if got := fourLetter(t, srv.Addr(), "ruok"); got != "ruok is not executed because it is not in the whitelist.\n" {
+	if got := askWord(t, srv.Addr(), "ruok", nil); got != "ruok is not executed because it is not in the whitelist.\n" {
 		t.Fatalf("ruok: %q", got)
 	}
 }
 
-func fourLetter(t *testing.T, addr, word string) string {
+// srvrZxid returns the Zxid line of srvr.
+func srvrZxid(t *testing.T, addr string) string {
 	t.Helper()
-	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
+	srvr := askWord(t, addr, "srvr", nil)
+	for _, l := range strings.Split(srvr, "\n") {
+		if z, ok := strings.CutPrefix(l, "Zxid: "); ok {
+			return z
+		}
 	}
-	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(5 * time.Second))
-	nc.Write([]byte(word))
-	out, err := io.ReadAll(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(out)
+	t.Fatalf("srvr without a Zxid line:\n%s", srvr)
+	return ""
+}
+
+// closedErr reports whether err means the peer closed the connection: an
+// end of stream, or a reset when it closed with our bytes unread.
+func closedErr(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)
+}
+
+// lockedBuffer collects a server's log output.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // rawConnect opens a session by hand, without a pinging client library.
 func rawConnect(t *testing.T, addr string, timeoutMs int32) net.Conn {
 	t.Helper()
-	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	nc, _ := rawSession(t, addr, timeoutMs)
+	return nc
+}
+
+// rawSession is rawConnect that also returns the connect response.
+func rawSession(t *testing.T, addr string, timeoutMs int32) (net.Conn, proto.ConnectResponse) {
+	t.Helper()
+	nc, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { nc.Close() })
 	req := proto.ConnectRequest{TimeOut: timeoutMs, Passwd: make([]byte, 16)}
-	nc.Write(proto.AppendFrame(nil, proto.Encode(&req)))
-	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	nc.SetDeadline(time.Now().Add(30 * time.Second))
+	defer nc.SetDeadline(time.Time{})
+	if _, err := nc.Write(proto.AppendFrame(nil, proto.Encode(&req))); err != nil {
+		t.Fatal(err)
+	}
 	resp, err := proto.ReadFrame(nc, nil, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -374,25 +459,32 @@ func rawConnect(t *testing.T, addr string, timeoutMs int32) net.Conn {
 	if err := proto.Decode(resp, &cr); err != nil || cr.SessionID == 0 {
 		t.Fatalf("connect response %+v %v", cr, err)
 	}
-	return nc
+	return nc, cr
 }
 
+// rawRequest sends one request and returns the header of its reply,
+// skipping notifications.
 func rawRequest(t *testing.T, nc net.Conn, xid int32, op proto.OpCode, req proto.Record) proto.ReplyHeader {
 	t.Helper()
-	nc.Write(proto.AppendRequest(nil, proto.RequestHeader{Xid: xid, Type: op}, req))
+	nc.SetDeadline(time.Now().Add(30 * time.Second))
+	defer nc.SetDeadline(time.Time{})
+	if _, err := nc.Write(proto.AppendRequest(nil, proto.RequestHeader{Xid: xid, Type: op}, req)); err != nil {
+		t.Fatal(err)
+	}
 	for {
 		frame, err := proto.ReadFrame(nc, nil, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var h proto.ReplyHeader
-		h.Decode(proto.NewDecoder(frame))
+		if err := h.Decode(proto.NewDecoder(frame)); err != nil {
+			t.Fatalf("reply header %x: %v", frame, err)
+		}
 		if h.Xid == xid {
 			return h
 		}
+		if h.Xid != proto.XidNotification {
+			t.Fatalf("reply %+v to xid %d, want %d", h, h.Xid, xid)
+		}
 	}
 }
-
-var _ = bytes.Equal
-var _ = binary.BigEndian
-var _ = context.Background

@@ -22,13 +22,9 @@ func TestParseFlagsDefaults(t *testing.T) {
 		valueSize: 100, duration: 10 * time.Second, warmup: time.Second, keys: 1000,
 		root: "/zkbench", cleanup: true, timeout: 5 * time.Minute,
 	}
-	if !equalConfig(c, want) {
+	if !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults = %+v, want %+v", c, want)
 	}
-}
-
-func equalConfig(a, b config) bool {
-	return reflect.DeepEqual(a, b)
 }
 
 func TestParseFlagsValues(t *testing.T) {
@@ -45,7 +41,7 @@ func TestParseFlagsValues(t *testing.T) {
 		workload: "mixed", valueSize: 0, duration: 5 * time.Second, keys: 7, root: "/a/b",
 		json: true, timeout: 5 * time.Minute,
 	}
-	if !equalConfig(c, want) {
+	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got %+v, want %+v", c, want)
 	}
 	for _, args := range [][]string{{"-populate", "1000000"}, {"-purge"}, {"-connect-probe", "-timeout", "1m"}} {

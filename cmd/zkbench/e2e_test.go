@@ -148,9 +148,9 @@ func TestEndToEnd(t *testing.T) {
 				if r.Total.Ops == 0 || r.Total.Errors != 0 {
 					t.Errorf("%d ops, %d errors %v", r.Total.Ops, r.Total.Errors, r.Total.ErrorsByCode)
 				}
-				kids, _ := children(t, check, root)
-				if want := []string{"k0000001", "mine"}; !slices.Equal(kids, want) {
-					t.Errorf("after cleanup %s has %v, want %v", root, kids, want)
+				kids, code := children(t, check, root)
+				if want := []string{"k0000001", "mine"}; code != proto.OK || !slices.Equal(kids, want) {
+					t.Errorf("after cleanup %s has %v (%v), want %v", root, kids, code, want)
 				}
 			})
 
@@ -172,12 +172,12 @@ func TestEndToEnd(t *testing.T) {
 				if p.Created != 2345 || len(p.ErrorsByCode) > 0 || p.ElapsedSec <= 0 {
 					t.Errorf("populate: %+v", p)
 				}
-				buckets, _ := children(t, check, root)
-				if want := []string{"b000000", "b000001", "b000002"}; !slices.Equal(buckets, want) {
-					t.Errorf("buckets %v, want %v", buckets, want)
+				buckets, code := children(t, check, root)
+				if want := []string{"b000000", "b000001", "b000002"}; code != proto.OK || !slices.Equal(buckets, want) {
+					t.Errorf("buckets %v (%v), want %v", buckets, code, want)
 				}
-				if kids, _ := children(t, check, root+"/b000002"); len(kids) != 345 {
-					t.Errorf("last bucket has %d children, want 345", len(kids))
+				if kids, code := children(t, check, root+"/b000002"); code != proto.OK || len(kids) != 345 {
+					t.Errorf("last bucket has %d children (%v), want 345", len(kids), code)
 				}
 				var d purgeResult
 				runJSON(t, &d, "-server", addr, "-purge", "-root", root)

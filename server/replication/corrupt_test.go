@@ -2,7 +2,7 @@ package replication
 
 import (
 	"errors"
-	"io/fs"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -63,21 +63,7 @@ func newCorruptFixture(t *testing.T) corruptFixture {
 func copyDir(t *testing.T, src string) string {
 	t.Helper()
 	dst := t.TempDir()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
 		t.Fatal(err)
 	}
 	return dst
@@ -112,7 +98,10 @@ func garble(t *testing.T, path string, offsets ...int64) {
 	defer f.Close()
 	for _, off := range offsets {
 		b := make([]byte, 64)
-		n, _ := f.ReadAt(b, off)
+		n, err := f.ReadAt(b, off)
+		if err != nil && !errors.Is(err, io.EOF) {
+			t.Fatal(err)
+		}
 		for i := range b[:n] {
 			b[i] ^= 0x5a
 		}

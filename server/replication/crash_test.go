@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strings"
 	"testing"
 	"time"
 )
@@ -56,10 +55,14 @@ func TestCrashKeepsAcknowledged(t *testing.T) {
 	sc := bufio.NewScanner(out)
 	for acked < 300 && sc.Scan() {
 		line := sc.Text()
-		if strings.HasPrefix(line, "error") {
-			t.Fatalf("child: %s", line)
+		var i int
+		if _, err := fmt.Sscanf(line, "ack %d", &i); err != nil || i != acked+1 {
+			t.Fatalf("child: %q after ack %d", line, acked)
 		}
-		fmt.Sscanf(line, "ack %d", &acked)
+		acked = i
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
 	}
 	if err := cmd.Process.Kill(); err != nil { // SIGKILL: no shutdown
 		t.Fatal(err)

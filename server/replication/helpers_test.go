@@ -95,7 +95,7 @@ func testLogger(t *testing.T) *slog.Logger {
 
 func testContext(t *testing.T) context.Context {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -130,13 +130,17 @@ func shutdown(t *testing.T, n *Node) {
 	}
 }
 
-// waitFor polls cond until it holds or the deadline passes.
+// waitLimit bounds every wait for a condition: generous, for a loaded
+// machine running -race.
+const waitLimit = time.Minute
+
+// waitFor polls cond until it holds or waitLimit passes.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(waitLimit)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+			t.Fatalf("timed out after %v waiting for %s", waitLimit, what)
 		}
 		time.Sleep(2 * time.Millisecond)
 	}

@@ -209,7 +209,10 @@ func TestSnapshotsPurgedAndLogTruncated(t *testing.T) {
 	snapDir := filepath.Join(cfg.DataDir, snapshotsDirName)
 	walDir := filepath.Join(cfg.DataDir, walDirName)
 	countSnaps := func() int {
-		es, _ := os.ReadDir(snapDir)
+		es, err := os.ReadDir(snapDir)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
 		c := 0
 		for _, e := range es {
 			if e.IsDir() && filepath.Ext(e.Name()) != ".tmp" {
@@ -238,7 +241,10 @@ func TestSnapshotsPurgedAndLogTruncated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	last, _ := n.stores.wal.LastIndex()
+	last, err := n.stores.wal.LastIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if first <= 1 || last-first+1 > cfg.TrailingLogs+cfg.SnapshotThreshold {
 		t.Fatalf("log holds [%d, %d]: not truncated to about TrailingLogs", first, last)
 	}

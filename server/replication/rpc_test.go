@@ -87,7 +87,7 @@ func proposeOn(t *testing.T, n *Node, cmd string) error {
 
 func TestFollowerForwardsToLeader(t *testing.T) {
 	nodes, hs := startRPCCluster(t, 3)
-	leader := readyLeader(t, nodes)
+	leader, _ := readyLeader(t, nodes)
 	var followers []*Node
 	for _, n := range nodes {
 		if n != leader {
@@ -133,7 +133,7 @@ func TestFollowerForwardsToLeader(t *testing.T) {
 	}
 
 	// Touches reach the leader's hook.
-	leader = readyLeader(t, nodes)
+	leader, _ = readyLeader(t, nodes)
 	var lh *hooks
 	for i, n := range nodes {
 		if n == leader {
@@ -160,7 +160,7 @@ func TestFollowerForwardsToLeader(t *testing.T) {
 
 func TestFollowerReadIndexSeesCommittedWrites(t *testing.T) {
 	nodes, _ := startRPCCluster(t, 3)
-	leader := readyLeader(t, nodes)
+	leader, _ := readyLeader(t, nodes)
 	for i := range 20 {
 		if _, err := leader.ProposeWait(testContext(t), []byte(fmt.Sprint("w", i))); err != nil {
 			t.Fatal(err)
@@ -191,7 +191,7 @@ func TestFollowerReadIndexSeesCommittedWrites(t *testing.T) {
 
 func TestForwardedProposalFailsWhenLeaderStops(t *testing.T) {
 	nodes, _ := startRPCCluster(t, 3)
-	leader := readyLeader(t, nodes)
+	leader, _ := readyLeader(t, nodes)
 	var follower *Node
 	for _, n := range nodes {
 		if n != leader {

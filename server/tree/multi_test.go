@@ -2,6 +2,7 @@ package tree
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/zkgo/zkgo/proto"
@@ -130,7 +131,7 @@ func TestMultiSuccess(t *testing.T) {
 	if st := mustStat(t, tr, "/m1"); st != wantSet {
 		t.Errorf("final stat %+v", st)
 	}
-	if ch, _ := tr.Children("/m1"); !equalStrings(ch, []string{"s0000000001"}) {
+	if ch, err := tr.Children("/m1"); err != nil || !slices.Equal(ch, []string{"s0000000001"}) {
 		t.Errorf("children %v", ch)
 	}
 	verify(t, tr)
@@ -148,7 +149,7 @@ func TestMultiReplaceChangesIndexes(t *testing.T) {
 	if got := tr.Ephemerals(5); len(got) != 0 {
 		t.Errorf("session 5 still owns %v", got)
 	}
-	if got := tr.Ephemerals(42); !equalStrings(got, []string{"/y"}) {
+	if got := tr.Ephemerals(42); !slices.Equal(got, []string{"/y"}) {
 		t.Errorf("session 42 owns %v", got)
 	}
 	if n, _ := tr.Get("/x"); n.Mode() != ModeContainer {

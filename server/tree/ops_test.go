@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/zkgo/zkgo/proto"
@@ -380,7 +381,7 @@ func TestChildrenAndCounts(t *testing.T) {
 	}
 	for _, tc := range tests {
 		got, err := tr.Children(tc.path)
-		if err != nil || !equalStrings(got, tc.children) {
+		if err != nil || !slices.Equal(got, tc.children) {
 			t.Errorf("Children(%q) = %v, %v; want %v", tc.path, got, err, tc.children)
 		}
 		if n := tr.AllChildrenNumber(tc.path); n != tc.all {
@@ -411,18 +412,6 @@ func TestChildrenAndCounts(t *testing.T) {
 	}
 }
 
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func TestEphemeralIndex(t *testing.T) {
 	tr := New()
 	mustCreate(t, tr, "/s", 1)
@@ -434,7 +423,7 @@ func TestEphemeralIndex(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := tr.Ephemerals(2); !equalStrings(got, []string{"/s/a", "/s/b", "/x"}) {
+	if got := tr.Ephemerals(2); !slices.Equal(got, []string{"/s/a", "/s/b", "/x"}) {
 		t.Errorf("Ephemerals(2) = %v", got)
 	}
 	if got := tr.Ephemerals(4); len(got) != 0 {
@@ -454,7 +443,7 @@ func TestEphemeralIndex(t *testing.T) {
 	for s, p := range tr.AllEphemerals() {
 		all = append(all, string(rune('0'+s))+p)
 	}
-	if !equalStrings(all, []string{"1/s/c", "2/s/b", "2/x", "3/s/d"}) {
+	if !slices.Equal(all, []string{"1/s/c", "2/s/b", "2/x", "3/s/d"}) {
 		t.Errorf("AllEphemerals = %v", all)
 	}
 	verify(t, tr)
@@ -484,13 +473,13 @@ func TestContainersAndTTLs(t *testing.T) {
 	if err := tr.Delete("/c/x", -1, 5, nil); err != nil {
 		t.Fatal(err)
 	}
-	if got := tr.EmptyContainers(); !equalStrings(got, []string{"/c"}) {
+	if got := tr.EmptyContainers(); !slices.Equal(got, []string{"/c"}) {
 		t.Errorf("EmptyContainers = %v", got)
 	}
 	if got := tr.ExpiredTTLs(1100); len(got) != 0 {
 		t.Errorf("TTL expired at exactly ttl: %v", got)
 	}
-	if got := tr.ExpiredTTLs(1101); !equalStrings(got, []string{"/t"}) {
+	if got := tr.ExpiredTTLs(1101); !slices.Equal(got, []string{"/t"}) {
 		t.Errorf("ExpiredTTLs(1101) = %v", got)
 	}
 	// A write refreshes mtime; a child keeps it alive.
@@ -690,10 +679,10 @@ func TestEphemeralsByCreation(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"/a", "/m/y", "/m/b", "/z"}
-	if got := tr.EphemeralsByCreation(5); !equalStrings(got, want) {
+	if got := tr.EphemeralsByCreation(5); !slices.Equal(got, want) {
 		t.Errorf("EphemeralsByCreation = %v, want %v", got, want)
 	}
-	if got := tr.Clone().EphemeralsByCreation(5); !equalStrings(got, want) {
+	if got := tr.Clone().EphemeralsByCreation(5); !slices.Equal(got, want) {
 		t.Errorf("in a clone: %v, want %v", got, want)
 	}
 	verify(t, tr)

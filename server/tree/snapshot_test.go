@@ -6,6 +6,7 @@ import (
 	"errors"
 	"hash/crc32"
 	"io"
+	"slices"
 	"testing"
 
 	"github.com/zkgo/zkgo/proto"
@@ -97,8 +98,8 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	if fingerprint(t, tr) != fingerprint(t, got) {
 		t.Error("indexes or counters differ after a round trip")
 	}
-	if tr.NodeCount() != got.NodeCount() || !equalStrings(tr.Ephemerals(3), got.Ephemerals(3)) ||
-		!equalStrings(tr.ExpiredTTLs(1e9), got.ExpiredTTLs(1e9)) {
+	if tr.NodeCount() != got.NodeCount() || !slices.Equal(tr.Ephemerals(3), got.Ephemerals(3)) ||
+		!slices.Equal(tr.ExpiredTTLs(1e9), got.ExpiredTTLs(1e9)) {
 		t.Error("queries differ after a round trip")
 	}
 	// Interning survives: equal ACLs share one list again.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,7 +48,7 @@ func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
 
 	for round := 0; round < 3; round++ {
 		srv := zkgoproc.Start(t, opts)
-		c, _, err := zk.Connect([]string{addr}, 5*time.Second, zk.WithLogger(nopLogger{}))
+		c, _, err := zk.Connect([]string{addr}, 10*time.Second, zk.WithLogger(nopLogger{}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -55,10 +56,25 @@ func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
 		if _, err := c.Create(root, []byte("orig"), 0, zk.WorldACL(zk.PermAll)); err != nil {
 			t.Fatal(err)
 		}
-		var mu sync.Mutex
-		acked := map[string]bool{}
-		var wg sync.WaitGroup
-		stop := make(chan struct{})
+		var (
+			mu     sync.Mutex
+			acked  = map[string]bool{}
+			early  error       // the first failure before the kill, guarded by mu
+			killed atomic.Bool // set before the kill: later errors are expected
+			wg     sync.WaitGroup
+			stop   = make(chan struct{})
+		)
+		// fail records a writer's failure unless the kill explains it.
+		fail := func(err error) {
+			if killed.Load() {
+				return
+			}
+			mu.Lock()
+			if early == nil {
+				early = err
+			}
+			mu.Unlock()
+		}
 		for w := 0; w < 6; w++ {
 			wg.Add(1)
 			go func(w int) {
@@ -71,6 +87,7 @@ func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
 					}
 					p := fmt.Sprintf("%s/w%d-%d", root, w, i)
 					if _, err := c.Create(p, []byte(p), 0, zk.WorldACL(zk.PermAll)); err != nil {
+						fail(fmt.Errorf("create %s: %w", p, err))
 						return
 					}
 					mu.Lock()
@@ -78,29 +95,41 @@ func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
 					mu.Unlock()
 					// A refused write: the root exists, this must never apply.
 					if _, err := c.Create(root, []byte("refused"), 0, zk.WorldACL(zk.PermAll)); !errors.Is(err, zk.ErrNodeExists) {
+						fail(fmt.Errorf("create of the existing %s: %v, want ErrNodeExists", root, err))
 						return
 					}
 				}
 			}(w)
 		}
-		// Let writes flow, then kill mid-stream.
-		deadline := time.Now().Add(10 * time.Second)
+		// Let writes flow, then kill mid-stream: as soon as enough writes
+		// are acknowledged, or at the deadline if the machine is slow. A
+		// round must kill the server with acknowledged writes (else it
+		// proves nothing) and writers still writing.
+		target := 500 + round*200
+		deadline := time.Now().Add(60 * time.Second)
 		for {
 			mu.Lock()
-			n := len(acked)
+			n, err := len(acked), early
 			mu.Unlock()
-			if n >= 500+round*200 || time.Now().After(deadline) {
+			if err != nil || n >= target || time.Now().After(deadline) {
 				break
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
+		killed.Store(true)
 		srv.Kill()
 		close(stop)
 		wg.Wait()
 		c.Close()
+		if early != nil {
+			t.Fatalf("round %d: before the kill: %v", round, early)
+		}
+		if len(acked) == 0 {
+			t.Fatalf("round %d: no write was acknowledged within 60s: nothing to check after the kill", round)
+		}
 
 		srv2 := zkgoproc.Start(t, opts)
-		c2, _, err := zk.Connect([]string{addr}, 5*time.Second, zk.WithLogger(nopLogger{}))
+		c2, _, err := zk.Connect([]string{addr}, 10*time.Second, zk.WithLogger(nopLogger{}))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -278,7 +278,9 @@ func exists(addr, path string) (bool, error) {
 			return false, err
 		}
 		var h proto.ReplyHeader
-		h.Decode(proto.NewDecoder(f))
+		if err := h.Decode(proto.NewDecoder(f)); err != nil {
+			return false, err
+		}
 		if h.Xid != 1 {
 			continue
 		}

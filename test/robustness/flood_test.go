@@ -2,7 +2,12 @@ package robustness
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"net"
+	"regexp"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -33,11 +38,13 @@ func TestUnreadRepliesDoNotGrowServer(t *testing.T) {
 	}
 	defer setup.nc.Close()
 	setup.nc.SetDeadline(time.Now().Add(20 * time.Second))
-	setup.nc.Write(proto.AppendRequest(nil, proto.RequestHeader{Xid: 1, Type: proto.OpCreate},
-		&proto.CreateRequest{Path: "/big", Data: make([]byte, size), ACL: proto.OpenACLUnsafe}))
+	if _, err := setup.nc.Write(proto.AppendRequest(nil, proto.RequestHeader{Xid: 1, Type: proto.OpCreate},
+		&proto.CreateRequest{Path: "/big", Data: make([]byte, size), ACL: proto.OpenACLUnsafe})); err != nil {
+		t.Fatal(err)
+	}
 	if f, err := proto.ReadFrame(setup.br, nil, 0); err != nil {
 		t.Fatal(err)
-	} else if h := decodeHeader(f); h.Err != proto.OK {
+	} else if h := decodeHeader(t, f); h.Xid != 1 || h.Err != proto.OK {
 		t.Fatalf("create /big: %v", h.Err)
 	}
 	base, err := s.rssKB()
@@ -62,9 +69,16 @@ func TestUnreadRepliesDoNotGrowServer(t *testing.T) {
 		wrote <- err
 	}()
 
+	// Watch the server until it has stopped reading the flood: the count of
+	// requests it read from the connection (cons) stays put for a second
+	// while the resident size stays within the limit. However slow the
+	// machine, a server that buffers replies without bound keeps reading
+	// until it passes the limit or has read every request.
+	local := flood.nc.LocalAddr().String()
 	peak := base
-	stop := time.Now().Add(2 * time.Second)
-	for time.Now().Before(stop) {
+	last, since := -1, time.Now()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
 		rss, err := s.rssKB()
 		if err != nil {
 			t.Fatal(err)
@@ -74,8 +88,25 @@ func TestUnreadRepliesDoNotGrowServer(t *testing.T) {
 			flood.nc.Close()
 			t.Fatalf("server grew by %d kB for a client that reads nothing (limit %d kB)", peak-base, limit)
 		}
+		recv, err := received(s.addr, local)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if recv == n {
+			flood.nc.Close()
+			t.Fatalf("server read all %d requests of a client that reads none of the %d MB of replies", n, n*size>>20)
+		}
+		if recv != last {
+			last, since = recv, time.Now()
+		} else if recv > 0 && time.Since(since) >= time.Second {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server still reading the flood after 2 minutes (%d requests read)", recv)
+		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	t.Logf("server stopped reading after %d of %d requests", last, n)
 	// Another client is served meanwhile.
 	if ok, err := exists(s.addr, "/big"); err != nil || !ok {
 		t.Fatalf("another client: exists /big = %v, %v", ok, err)
@@ -87,7 +118,7 @@ func TestUnreadRepliesDoNotGrowServer(t *testing.T) {
 		if err != nil {
 			t.Fatalf("reply %d: %v", i, err)
 		}
-		if h := decodeHeader(f); h.Xid != i || h.Err != proto.OK || len(f) < size {
+		if h := decodeHeader(t, f); h.Xid != i || h.Err != proto.OK || len(f) < size {
 			t.Fatalf("reply %d: %+v, %d bytes", i, h, len(f))
 		}
 	}
@@ -97,8 +128,35 @@ func TestUnreadRepliesDoNotGrowServer(t *testing.T) {
 	t.Logf("resident size %d kB before the flood, peak %d kB", base, peak)
 }
 
-func decodeHeader(f []byte) proto.ReplyHeader {
+func decodeHeader(t *testing.T, f []byte) proto.ReplyHeader {
+	t.Helper()
 	var h proto.ReplyHeader
-	h.Decode(proto.NewDecoder(f))
+	if err := h.Decode(proto.NewDecoder(f)); err != nil {
+		t.Fatalf("reply header %x: %v", f, err)
+	}
 	return h
+}
+
+// received returns how many requests the server at addr has read from the
+// connection whose client end is local, as its cons answer says.
+func received(addr, local string) (int, error) {
+	nc, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return 0, err
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := nc.Write([]byte("cons")); err != nil {
+		return 0, err
+	}
+	out, err := io.ReadAll(nc)
+	if err != nil {
+		return 0, err
+	}
+	re := regexp.MustCompile(`/` + regexp.QuoteMeta(local) + `\[\d+\]\(queued=\d+,recved=(\d+),`)
+	m := re.FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("cons does not list %s:\n%s", local, out)
+	}
+	return strconv.Atoi(string(m[1]))
 }
