@@ -138,14 +138,6 @@ func logicalLines(data []byte) []logicalLine {
 
 func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\f' }
 
-func trimLeftBlank(s string) string {
-	i := 0
-	for i < len(s) && isBlank(s[i]) {
-		i++
-	}
-	return s[i:]
-}
-
 // splitKeyValue splits a logical line (leading blanks already removed) into
 // its unescaped key and value.
 func splitKeyValue(line string) (string, string, error) {
@@ -183,7 +175,7 @@ func splitKeyValue(line string) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	value, err := unescape(trimLeftBlank(line[valueStart:]))
+	value, err := unescape(strings.TrimLeft(line[valueStart:], " \t\f"))
 	if err != nil {
 		return "", "", err
 	}

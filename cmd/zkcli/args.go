@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -196,7 +197,7 @@ func (ps *argParser) handle(o opt) error {
 	if err := ps.missingArg(); err != nil {
 		return err
 	}
-	if g := ps.set.group; g != nil && contains(g.names, o.name) {
+	if g := ps.set.group; g != nil && slices.Contains(g.names, o.name) {
 		if ps.selected != "" && ps.selected != o.name {
 			return &cliError{"AlreadySelectedException", "The option '" + o.name +
 				"' was specified but an option from this group has already been selected: '" + ps.selected + "'"}
@@ -300,15 +301,6 @@ func isJavaNumber(s string) bool {
 	_, err := strconv.ParseFloat(t, 64)
 	var ne *strconv.NumError
 	return err == nil || errors.As(err, &ne) && ne.Err == strconv.ErrRange
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // javaParseInt parses s as Java's Integer.parseInt: decimal with an

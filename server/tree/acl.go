@@ -32,10 +32,10 @@ func newACLTable() *aclTable {
 // is a list likely to be equal (the parent's), checked first. acls is copied,
 // never retained.
 func (a *aclTable) intern(acls []proto.ACL, hint *aclList) *aclList {
-	if hint != nil && equalACLs(hint.acls, acls) {
+	if hint != nil && slices.Equal(hint.acls, acls) {
 		return hint
 	}
-	if a.last != nil && equalACLs(a.last.acls, acls) {
+	if a.last != nil && slices.Equal(a.last.acls, acls) {
 		return a.last
 	}
 	a.scratch = appendACLKey(a.scratch[:0], acls)
@@ -62,18 +62,6 @@ func (a *aclTable) sweep() {
 		}
 	}
 	a.sweepAt = max(1024, 2*len(a.byKey))
-}
-
-func equalACLs(a, b []proto.ACL) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // appendACLKey appends an unambiguous encoding of acls.

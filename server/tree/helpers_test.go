@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/btree"
@@ -58,7 +59,7 @@ func verify(tb testing.TB, tr *Tree) {
 		if r := pathProblem(p); r != "" {
 			tb.Errorf("stored invalid path %q: %s", p, r)
 		}
-		if int(n.slash) != lastSlash(p) {
+		if int(n.slash) != strings.LastIndexByte(p, '/') {
 			tb.Errorf("%q: slash %d", p, n.slash)
 		}
 		if got, ok := tr.Get(p); !ok || got != n {

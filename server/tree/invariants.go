@@ -1,6 +1,9 @@
 package tree
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // checkStore panics if a store broke a local invariant of the tree: a stored
 // path that is invalid, a negative child count, or a node inserted under a
@@ -16,7 +19,7 @@ func (t *Tree) checkStore(old, cur *Node) {
 	if r := pathProblem(p); r != "" {
 		panic(fmt.Sprintf("tree: stored invalid path %q: %s", p, r))
 	}
-	if int(cur.slash) != lastSlash(p) {
+	if int(cur.slash) != strings.LastIndexByte(p, '/') {
 		panic(fmt.Sprintf("tree: node %q has slash %d", p, cur.slash))
 	}
 	if cur.numChildren < 0 {
@@ -28,13 +31,4 @@ func (t *Tree) checkStore(old, cur *Node) {
 			panic(fmt.Sprintf("tree: %q inserted without parent %q", p, parent))
 		}
 	}
-}
-
-func lastSlash(s string) int {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == '/' {
-			return i
-		}
-	}
-	return -1
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/zkgo/zkgo/proto"
@@ -96,7 +97,7 @@ func TestItemOrder(t *testing.T) {
 		if p == "/" {
 			return ""
 		}
-		s := lastSlash(p)
+		s := strings.LastIndexByte(p, '/')
 		return p[:s] + "\x00" + p[s+1:]
 	}
 	for _, a := range paths {

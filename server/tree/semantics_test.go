@@ -1,6 +1,7 @@
 package tree
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/zkgo/zkgo/proto"
@@ -32,7 +33,7 @@ func TestInitialTreeMatchesApache(t *testing.T) {
 		if n.Stat() != tc.stat {
 			t.Errorf("%q: stat %+v, want %+v", tc.path, n.Stat(), tc.stat)
 		}
-		if !equalACLs(n.ACL(), tc.acl) {
+		if !slices.Equal(n.ACL(), tc.acl) {
 			t.Errorf("%q: ACL %v", tc.path, n.ACL())
 		}
 		if d := n.Data(); d == nil || len(d) != 0 {

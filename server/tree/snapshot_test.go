@@ -91,7 +91,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	for i := range a {
 		x, y := a[i], b[i]
 		if x.path != y.path || x.stat != y.stat || !bytes.Equal(x.data, y.data) || (x.data == nil) != (y.data == nil) ||
-			!equalACLs(x.acl, y.acl) || x.mode != y.mode || x.owner != y.owner || x.ttl != y.ttl {
+			!slices.Equal(x.acl, y.acl) || x.mode != y.mode || x.owner != y.owner || x.ttl != y.ttl {
 			t.Errorf("node %d: wrote %+v, read %+v", i, x, y)
 		}
 	}
