@@ -413,10 +413,23 @@ func (s *Server) stop() {
 func (s *Server) followLeader() {
 	defer s.wg.Done()
 	leader, changed := s.node.LeaderID()
+	// While there is no leader, say every waitLogInterval which servers
+	// this one waits for, so a user starting an ensemble sees why it does
+	// not serve yet.
+	wait := time.NewTicker(waitLogInterval)
+	defer wait.Stop()
+	if leader == "" && s.cfg.Distributed() {
+		s.logWaiting()
+	}
 	for {
 		select {
 		case <-s.done:
 			return
+		case <-wait.C:
+			if leader == "" && s.cfg.Distributed() {
+				s.logWaiting()
+			}
+			continue
 		case <-changed:
 		}
 		var next string
@@ -432,6 +445,21 @@ func (s *Server) followLeader() {
 		leader = next
 		s.resetClients(errLeaderChanged)
 	}
+}
+
+// waitLogInterval is how often a server without a leader says so.
+const waitLogInterval = 10 * time.Second
+
+// logWaiting logs that this server waits for a majority of its ensemble.
+func (s *Server) logWaiting() {
+	var peers []string
+	for _, sv := range s.cfg.Servers {
+		if sv.ID != s.cfg.MyID && !sv.Observer {
+			peers = append(peers, fmt.Sprintf("server.%d=%s", sv.ID, sv.QuorumAddr()))
+		}
+	}
+	s.logger.Info("waiting for a leader: not serving clients until a majority of the voters is up",
+		"voters", s.cfg.Voters(), "majority", s.cfg.Voters()/2+1, "peers", strings.Join(peers, " "))
 }
 
 // errLeaderChanged fails calls pending when the leader changed.
