@@ -80,6 +80,10 @@ type Config struct {
 	FourLetterWhitelist WordSet
 	// ExtendedTypesEnabled is extendedTypesEnabled: TTL nodes.
 	ExtendedTypesEnabled bool
+	// ReadOnlyModeEnabled is readonlymode.enabled (a system property in
+	// Apache ZooKeeper): an ensemble member without a quorum serves
+	// read-only sessions to clients that ask for them.
+	ReadOnlyModeEnabled bool
 
 	SnapCount                int           // snapCount: transactions between snapshots (at least 2)
 	AutopurgeSnapRetainCount int           // autopurge.snapRetainCount (at least 3)
@@ -310,6 +314,8 @@ func (c *Config) apply(rawKey, v string, servers map[int64]string) error {
 		}
 	case "extendedTypesEnabled":
 		c.ExtendedTypesEnabled, err = parseBool(v)
+	case "readonlymode.enabled":
+		c.ReadOnlyModeEnabled, err = parseBool(v)
 	case "snapCount":
 		c.SnapCount, err = parseJavaInt(v, 0)
 	case "autopurge.snapRetainCount":

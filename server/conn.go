@@ -33,6 +33,7 @@ type conn struct {
 	// Set once by the handshake, before any other goroutine reads them.
 	sessionID int64
 	timeout   int32
+	readOnly  bool // a read-only session (see readonly.go)
 
 	// auth is the identities of the connection (ip, then added by addauth).
 	auth atomic.Pointer[[]proto.Id]
@@ -148,7 +149,7 @@ func (c *conn) serve() {
 	if _, err := io.ReadFull(br, payload); err != nil {
 		return
 	}
-	if !c.srv.serving() {
+	if !c.srv.serving() && !c.srv.readOnly.Load() {
 		// As Apache ZooKeeper: a server without a leader (or one shutting
 		// down) closes the connection; the client tries another server.
 		c.srv.logger.Info("refusing client: not serving (no leader)", "client", c.remote)
@@ -225,6 +226,9 @@ func (c *conn) handshake(payload []byte) bool {
 		return false
 	}
 	timeout := min(max(req.TimeOut, s.opts.minSessionTimeout), s.opts.maxSessionTimeout)
+	if s.readOnly.Load() && !s.serving() {
+		return c.handshakeReadOnly(&req, timeout)
+	}
 	resp := proto.ConnectResponse{TimeOut: timeout, HasReadOnly: req.HasReadOnly}
 	if req.SessionID == 0 {
 		id := s.newSessionID()
@@ -475,6 +479,17 @@ func (c *conn) handle(frame []byte) error {
 	s.tracker.touch(c.sessionID)
 
 	op := hdr.Type
+	if c.readOnly {
+		switch {
+		case op == proto.OpCloseSession:
+			s.ro.remove(c.sessionID)
+			c.enqueue(&call{xid: hdr.Xid, op: op, closeAfter: true})
+			return errStopReading
+		case readOnlyRefuses(op):
+			c.enqueue(&call{xid: hdr.Xid, op: op, preErr: proto.ErrNotReadOnly})
+			return nil
+		}
+	}
 	switch {
 	case op == proto.OpPing:
 		c.enqueue(&call{xid: hdr.Xid, op: op})

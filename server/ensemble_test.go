@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -8,10 +9,12 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-zookeeper/zk"
+	"github.com/zkgo/zkgo/client"
 	"github.com/zkgo/zkgo/config"
 )
 
@@ -310,4 +313,87 @@ func TestEnsembleObserverServesAndNeverVotes(t *testing.T) {
 	if obs.srv.mode() == "leader" {
 		t.Fatal("the observer leads")
 	}
+}
+
+// TestEnsembleReadOnlyMode: with readonlymode.enabled a server cut off from
+// its quorum serves read-only sessions to clients that accept them, as
+// Apache's ReadOnlyZooKeeperServer, and goes back to read-write service
+// when a leader is elected.
+func TestEnsembleReadOnlyMode(t *testing.T) {
+	ms := newEnsemble(t, 3, 0)
+	for _, m := range ms {
+		m.cfg.ReadOnlyModeEnabled = true
+		m.start(t)
+	}
+	leader := waitModes(t, ms)
+	c := hDial(t, leader.addr, 10*time.Second)
+	if _, err := c.Create("/ro", []byte("before"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	lone := ms[0]
+	waitFor(t, 10*time.Second, "server 1 to apply /ro", func() bool {
+		lone.srv.db.mu.RLock()
+		defer lone.srv.db.mu.RUnlock()
+		_, ok := lone.srv.db.tree.Get("/ro")
+		return ok
+	})
+	for _, m := range ms[1:] {
+		m.stop()
+	}
+	waitFor(t, 30*time.Second, "server 1 in read-only mode", func() bool { return lone.srv.mode() == "read-only" })
+	if got := askWordInternal(t, lone.addr, "isro"); got != "ro" {
+		t.Fatalf("isro = %q, want ro", got)
+	}
+	if got := askWordInternal(t, lone.addr, "srvr"); !strings.Contains(got, "Mode: read-only") {
+		t.Fatalf("srvr in read-only mode:\n%s", got)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// A client that does not accept a read-only server is refused.
+	if _, err := client.Connect(ctx, lone.addr, client.WithSessionTimeout(2*time.Second), client.WithConnectTimeout(2*time.Second)); err == nil {
+		t.Fatal("a read-write client got a session on a read-only server")
+	}
+	ro, err := client.Connect(ctx, lone.addr, client.WithReadOnly(true), client.WithSessionTimeout(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if st := ro.State(); st != client.ReadOnly {
+		t.Fatalf("state %v, want ReadOnly", st)
+	}
+	if data, _, err := ro.Get(ctx, "/ro"); err != nil || string(data) != "before" {
+		t.Fatalf("read-only read: %q %v", data, err)
+	}
+	if _, err := ro.Create(ctx, "/no", nil); !errors.Is(err, client.ErrNotReadOnly) {
+		t.Fatalf("write on a read-only server: %v, want ErrNotReadOnly", err)
+	}
+
+	// A leader again: read-only sessions end, the server serves read-write.
+	for _, m := range ms[1:] {
+		m.start(t)
+	}
+	waitModes(t, ms)
+	if got := askWordInternal(t, lone.addr, "isro"); got != "rw" {
+		t.Fatalf("isro after the quorum came back = %q, want rw", got)
+	}
+}
+
+// askWordInternal sends a four-letter word and returns the answer.
+func askWordInternal(t *testing.T, addr, word string) string {
+	t.Helper()
+	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := nc.Write([]byte(word)); err != nil {
+		t.Fatal(err)
+	}
+	out, err := io.ReadAll(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
 }

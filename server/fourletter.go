@@ -113,10 +113,14 @@ func (s *Server) serving() bool {
 	return false
 }
 
-// mode is ServerStats.getServerState: standalone, leader, follower or observer.
+// mode is ServerStats.getServerState: standalone, leader, follower,
+// observer or read-only.
 func (s *Server) mode() string {
 	if !s.cfg.Distributed() {
 		return "standalone"
+	}
+	if s.readOnly.Load() && !s.serving() {
+		return "read-only"
 	}
 	switch s.node.State() {
 	case "leader":
@@ -146,10 +150,13 @@ func (s *Server) fourLetter(b *strings.Builder, word string) {
 		b.WriteString(strconv.FormatInt(s.stats.getTraceMask(), 10))
 		return
 	case "isro":
-		if !s.serving() {
-			b.WriteString("null")
-		} else {
+		switch {
+		case s.serving():
 			b.WriteString("rw")
+		case s.readOnly.Load():
+			b.WriteString("ro")
+		default:
+			b.WriteString("null")
 		}
 		return
 	case "hash":
@@ -161,7 +168,7 @@ func (s *Server) fourLetter(b *strings.Builder, word string) {
 		}
 		return
 	}
-	if !s.serving() {
+	if !s.serving() && !s.readOnly.Load() {
 		b.WriteString(notServing + "\n")
 		return
 	}

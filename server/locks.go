@@ -16,7 +16,8 @@ var (
 	rankServer   = lockorder.Rank{Level: 30, Name: "Server.mu"}
 	rankWatches  = lockorder.Rank{Level: 40, Name: "watchTable.mu"}
 	// Leaves: nothing is taken while one of them is held.
-	rankTracker = lockorder.Rank{Level: 50, Name: "sessionTracker.mu"}
-	rankWaiters = lockorder.Rank{Level: 50, Name: "waitRegistry.mu"}
-	rankStats   = lockorder.Rank{Level: 50, Name: "stats.mu"}
+	rankTracker  = lockorder.Rank{Level: 50, Name: "sessionTracker.mu"}
+	rankWaiters  = lockorder.Rank{Level: 50, Name: "waitRegistry.mu"}
+	rankStats    = lockorder.Rank{Level: 50, Name: "stats.mu"}
+	rankReadOnly = lockorder.Rank{Level: 50, Name: "roSessions.mu"}
 )

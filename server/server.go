@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -63,6 +64,11 @@ type Server struct {
 	// locks checks the lock order (see locks.go) in race builds.
 	locks *lockorder.Checker
 
+	// readOnly is set while this ensemble member, without a leader, serves
+	// read-only sessions (readonlymode.enabled); ro holds those sessions.
+	readOnly atomic.Bool
+	ro       roSessions
+
 	haltOnce sync.Once
 	haltErr  atomic.Pointer[error] // why the server stopped on its own (see halt)
 }
@@ -76,6 +82,7 @@ type settings struct {
 	maxBuffer            int
 	maxClientCnxns       int
 	extendedTypes        bool
+	readOnlyMode         bool   // readonlymode.enabled
 	superDigest          string // "super:<digest>" id, or ""
 	fourLetter           config.WordSet
 	containerInterval    time.Duration
@@ -115,6 +122,7 @@ func newServer(cfg *config.Config, logger *slog.Logger, wrap func(*replication.N
 	s.watches.mu.Init(s.locks, &rankWatches)
 	s.stats.mu.Init(s.locks, &rankStats)
 	s.waiters.init(s.locks)
+	s.ro.init(s.locks)
 	s.nextReqID.Store(time.Now().UnixNano())
 	// Session ids as Apache ZooKeeper makes them: the server id in the top
 	// byte and the boot time in ms below it (an unsigned shift, as Java's
@@ -183,6 +191,7 @@ func settingsFrom(cfg *config.Config) (settings, error) {
 		maxBuffer:            cfg.JuteMaxBuffer,
 		maxClientCnxns:       cfg.MaxClientCnxns,
 		extendedTypes:        cfg.ExtendedTypesEnabled,
+		readOnlyMode:         cfg.ReadOnlyModeEnabled && cfg.Distributed(),
 		containerInterval:    cfg.ContainerCheckInterval,
 		containerMaxPerMin:   cfg.ContainerMaxPerMinute,
 		fourLetter:           cfg.FourLetterWhitelist,
@@ -205,6 +214,11 @@ func settingsFrom(cfg *config.Config) (settings, error) {
 	}
 	if o.fourLetter == nil {
 		o.fourLetter = config.WordSet{"srvr": {}}
+	}
+	if o.readOnlyMode {
+		// As Apache: isro is allowed whenever read-only mode is enabled.
+		o.fourLetter = maps.Clone(o.fourLetter)
+		o.fourLetter["isro"] = struct{}{}
 	}
 	if cfg.SuperDigest != "" {
 		user, digest, ok := strings.Cut(cfg.SuperDigest, ":")
@@ -418,8 +432,14 @@ func (s *Server) followLeader() {
 	// not serve yet.
 	wait := time.NewTicker(waitLogInterval)
 	defer wait.Stop()
+	// With readonlymode.enabled, a server that has had no leader for a
+	// while serves read-only sessions until one is elected.
+	var roTimer <-chan time.Time
 	if leader == "" && s.cfg.Distributed() {
 		s.logWaiting()
+		if s.opts.readOnlyMode {
+			roTimer = time.After(s.readOnlyDelay())
+		}
 	}
 	for {
 		select {
@@ -428,6 +448,13 @@ func (s *Server) followLeader() {
 		case <-wait.C:
 			if leader == "" && s.cfg.Distributed() {
 				s.logWaiting()
+			}
+			continue
+		case <-roTimer:
+			roTimer = nil
+			if next, _ := s.node.LeaderID(); next == "" {
+				s.logger.Info("no leader: serving read-only sessions (readonlymode.enabled)")
+				s.readOnly.Store(true)
 			}
 			continue
 		case <-changed:
@@ -443,9 +470,22 @@ func (s *Server) followLeader() {
 			s.logger.Info("following a new leader", "leader", next, "previous", leader, "mode", s.mode())
 		}
 		leader = next
+		if s.readOnly.Swap(false) {
+			s.logger.Info("leaving read-only mode", "leader", next)
+		}
+		roTimer = nil
+		if next == "" && s.opts.readOnlyMode {
+			roTimer = time.After(s.readOnlyDelay())
+		}
 		s.resetClients(errLeaderChanged)
+		s.ro.clear()
 	}
 }
+
+// readOnlyDelay is how long a server waits for a leader before it serves
+// read-only sessions: Apache's ReadOnlyZooKeeperServer starts after
+// max(2 s, tickTime).
+func (s *Server) readOnlyDelay() time.Duration { return max(2*time.Second, s.opts.tickTime) }
 
 // waitLogInterval is how often a server without a leader says so.
 const waitLogInterval = 10 * time.Second
