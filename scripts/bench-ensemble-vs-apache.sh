@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Compares a 3-server zkgo ensemble with a 3-server Apache ZooKeeper 3.8
+# ensemble (Debian package `zookeeper`) on this machine, one ensemble at a
+# time, with zkbench: throughput and latency per workload with sessions
+# spread over the three servers, and the time from kill -9 of the leader to
+# the first write acknowledged by the new leader. Servers bind 127.0.0.1 on
+# free ports; all are stopped by PID at exit.
+#
+#   scripts/bench-ensemble-vs-apache.sh [duration]      # default: 10s
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+duration=${1:-10s}
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+go build -o "$work/" ./cmd/zkserver ./cmd/zkbench
+bench="$work/zkbench"
+cp=/usr/share/java/zookeeper.jar:/usr/share/java/zookeeper-jute.jar:/usr/share/java/slf4j-api.jar:/usr/share/java/slf4j-simple.jar
+
+freeport() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+
+# word ADDR WORD: a four-letter word's answer ("" if none).
+word() {
+  python3 - "$1" "$2" <<'PY' 2>/dev/null || true
+import socket, sys
+host, port = sys.argv[1].rsplit(":", 1)
+s = socket.create_connection((host, int(port)), timeout=2)
+s.sendall(sys.argv[2].encode())
+out = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    out += b
+print(out.decode())
+PY
+}
+
+# start_ensemble NAME: writes three zoo.cfg files (same tickTime, limits
+# and fsync as each other) and starts the servers; sets addrs, spids.
+start_ensemble() {
+  local name=$1 i
+  local -a cports qports eports
+  for i in 1 2 3; do cports[$i]=$(freeport); qports[$i]=$(freeport); eports[$i]=$(freeport); done
+  addrs=""
+  spids=()
+  for i in 1 2 3; do
+    local dir="$work/$name/$i"
+    mkdir -p "$dir/data"
+    echo "$i" >"$dir/data/myid"
+    {
+      echo "tickTime=2000"
+      echo "initLimit=10"
+      echo "syncLimit=5"
+      echo "dataDir=$dir/data"
+      echo "clientPort=${cports[$i]}"
+      echo "clientPortAddress=127.0.0.1"
+      echo "maxClientCnxns=0"
+      echo "4lw.commands.whitelist=*"
+      echo "admin.enableServer=false"
+      for j in 1 2 3; do echo "server.$j=127.0.0.1:${qports[$j]}:${eports[$j]}"; done
+    } >"$dir/zoo.cfg"
+    if [ "$name" = zkgo ]; then
+      "$work/zkserver" start-foreground --config "$dir/zoo.cfg" >>"$dir/log" 2>&1 &
+    else
+      java -Xmx1000m -cp "$cp" org.apache.zookeeper.server.quorum.QuorumPeerMain "$dir/zoo.cfg" >>"$dir/log" 2>&1 &
+    fi
+    spids[$i]=$!
+    pids+=("$!")
+    addrs="${addrs:+$addrs,}127.0.0.1:${cports[$i]}"
+  done
+}
+
+# wait_serving: until the three servers serve with one leader; sets leader.
+wait_serving() {
+  local deadline=$((SECONDS + 120)) a i modes
+  while :; do
+    leader=""
+    modes=0
+    i=0
+    for a in ${addrs//,/ }; do
+      i=$((i + 1))
+      case "$(word "$a" srvr)" in
+        *"Mode: leader"*) leader=$i; modes=$((modes + 1)) ;;
+        *"Mode: follower"*) modes=$((modes + 1)) ;;
+      esac
+    done
+    [ "$modes" = 3 ] && [ -n "$leader" ] && return 0
+    [ $SECONDS -lt $deadline ] || { echo "ensemble not serving" >&2; exit 1; }
+    sleep 0.2
+  done
+}
+
+for name in zkgo apache; do
+  start_ensemble "$name"
+  wait_serving
+  for w in create set get exists mixed; do
+    "$bench" -server "$addrs" -workload "$w" -duration "$duration" -sessions 12 -outstanding 8 -value-size 100 -json |
+      python3 -c "import json,sys;d=json.load(sys.stdin)['total'];print('$name 3-node $w ops/s=%d p50=%.2fms p99=%.2fms' % (d['ops_per_sec'], d['latency_us']['p50']/1000, d['latency_us']['p99']/1000))"
+  done
+  # Failover: kill -9 the leader, then time until a write through the
+  # other servers is acknowledged (kazoo, which retries across the hosts).
+  others=""
+  i=0
+  for a in ${addrs//,/ }; do
+    i=$((i + 1))
+    [ "$i" = "$leader" ] || others="${others:+$others,}$a"
+  done
+  /usr/bin/python3 - "$others" "${spids[$leader]}" "$name" <<'PY'
+import os, signal, sys, time
+from kazoo.client import KazooClient
+from kazoo.retry import KazooRetry
+hosts, pid, name = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+zk = KazooClient(hosts=hosts, timeout=10, connection_retry=KazooRetry(max_tries=-1, delay=0.05, max_delay=0.2))
+zk.start()
+zk.ensure_path("/failover")
+os.kill(pid, signal.SIGKILL)
+t0 = time.monotonic()
+i = 0
+while True:
+    i += 1
+    try:
+        zk.create("/failover/w-%d" % i)
+        break
+    except Exception:
+        time.sleep(0.01)
+print("%s 3-node kill -9 of the leader to first acknowledged write: %.2fs" % (name, time.monotonic() - t0))
+zk.stop()
+PY
+  for p in "${spids[@]}"; do kill -9 "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+done
