@@ -62,3 +62,42 @@ func BenchmarkGet(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkEnsembleCreate measures one client's creates, one at a time
+// (latency) and pipelined (throughput), through the leader and through a
+// follower of an in-process 3-server ensemble.
+func BenchmarkEnsembleCreate(b *testing.B) {
+	e := zktest.StartEnsemble(b, 3)
+	leader := e.Leader()
+	for _, role := range []struct {
+		name string
+		i    int
+	}{{"leader", leader}, {"follower", (leader + 1) % 3}} {
+		ctx := context.Background()
+		c, err := client.Connect(ctx, e.Server(role.i).Addr())
+		if err != nil {
+			b.Fatal(err)
+		}
+		data := make([]byte, 100)
+		var n atomic.Int64
+		b.Run(role.name+"/serial", func(b *testing.B) {
+			for range b.N {
+				if _, err := c.Create(ctx, fmt.Sprintf("/%s-s%d", role.name, n.Add(1)), data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(role.name+"/pipelined", func(b *testing.B) {
+			b.SetParallelism(16)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := c.Create(ctx, fmt.Sprintf("/%s-p%d", role.name, n.Add(1)), data); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+		c.Close()
+	}
+}

@@ -276,6 +276,12 @@ func replicationConfig(cfg *config.Config, logger *slog.Logger) (replication.Con
 	rc.HeartbeatTimeout = tick * time.Duration(max(cfg.SyncLimit, 2))
 	rc.ElectionTimeout = rc.HeartbeatTimeout
 	rc.LeaderLeaseTimeout = rc.HeartbeatTimeout / 2
+	// Followers learn that entries committed from the leader's next
+	// AppendEntries: under load that is the next batch, but a lone write
+	// through a follower waits up to two CommitTimeouts before the follower
+	// applies it and answers (BenchmarkEnsembleCreate/follower/serial: 17 ms
+	// at 10 ms, 3 ms at 1 ms). Apache's followers get a COMMIT at once.
+	rc.CommitTimeout = time.Millisecond
 	return rc, nil
 }
 
