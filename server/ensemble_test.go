@@ -10,12 +10,14 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-zookeeper/zk"
 	"github.com/zkgo/zkgo/client"
 	"github.com/zkgo/zkgo/config"
+	"github.com/zkgo/zkgo/server/replication"
 )
 
 // member is one server of an in-process ensemble.
@@ -396,4 +398,80 @@ func askWordInternal(t *testing.T, addr, word string) string {
 		t.Fatal(err)
 	}
 	return string(out)
+}
+
+// TestEnsembleFollowerCatchesUpFromSnapshot: a follower that missed more
+// writes than the leader keeps in its log is sent a snapshot, installs it
+// while running, and serves the whole tree.
+func TestEnsembleFollowerCatchesUpFromSnapshot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes more than the leader's trailing log (10240 entries)")
+	}
+	ms := newEnsemble(t, 3, 0)
+	for _, m := range ms {
+		m.cfg.SnapCount = 2 // snapshot at the next check
+		m.start(t)
+	}
+	leader := waitModes(t, ms)
+	lagging := ms[(leader.cfg.MyID)%3] // a follower
+	had := lagging.srv.node.(*replication.Node).AppliedIndex()
+	lagging.stop()
+	waitModes(t, live(ms))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := client.Connect(ctx, leader.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const writes = 11000 // more than raft's 10240 trailing log entries
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for w := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < writes; i += 16 {
+				if _, err := c.Create(ctx, fmt.Sprintf("/n%05d", i), nil); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	// Wait until the leader snapshotted and trimmed its log past what the
+	// stopped follower has.
+	waitFor(t, 60*time.Second, "the leader's log to be trimmed by a snapshot", func() bool {
+		first, err := leader.srv.firstLogIndex()
+		return err == nil && first > had+1
+	})
+	lagging.start(t)
+	waitModes(t, ms)
+	waitFor(t, 60*time.Second, "the lagging follower to hold every node", func() bool {
+		lagging.srv.db.mu.RLock()
+		defer lagging.srv.db.mu.RUnlock()
+		_, first := lagging.srv.db.tree.Get("/n00000")
+		_, last := lagging.srv.db.tree.Get(fmt.Sprintf("/n%05d", writes-1))
+		return first && last
+	})
+	lc := hDial(t, lagging.addr, 10*time.Second)
+	kids, _, err := lc.Children("/")
+	if err != nil || len(kids) != writes+1 {
+		t.Fatalf("children of / on the caught-up follower: %d, %v", len(kids), err)
+	}
+}
+
+// firstLogIndex is the index of the oldest entry in the server's log.
+func (s *Server) firstLogIndex() (uint64, error) {
+	n, ok := s.node.(*replication.Node)
+	if !ok {
+		return 0, fmt.Errorf("node is a %T", s.node)
+	}
+	return n.FirstIndex()
 }

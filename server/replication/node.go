@@ -488,6 +488,10 @@ func (n *Node) Address() string { return n.address }
 // (after a snapshot restore: of the last command it contains).
 func (n *Node) AppliedIndex() uint64 { return n.fsm.applied.Load() }
 
+// FirstIndex returns the index of the oldest entry in this node's log:
+// snapshots trim the log up to TrailingLogs entries behind them.
+func (n *Node) FirstIndex() (uint64, error) { return n.stores.wal.FirstIndex() }
+
 // CommitIndex returns the latest index this node knows to be committed.
 func (n *Node) CommitIndex() uint64 { return n.raft.CommitIndex() }
 
