@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/zkgo/zkgo/internal/lockorder"
 	"github.com/zkgo/zkgo/proto"
+	"github.com/zkgo/zkgo/server/replication"
 )
 
 // conn is one client connection. Its reader goroutine (serve) decodes
@@ -250,14 +252,24 @@ func (c *conn) handshake(payload []byte) bool {
 		si := s.db.sessions[req.SessionID]
 		valid := si != nil && bytes.Equal(si.passwd, req.Passwd)
 		s.db.mu.RUnlock()
-		if valid && s.tracker.touch(req.SessionID) {
-			resp.SessionID, resp.Passwd = req.SessionID, req.Passwd
-		} else {
+		valid = valid && s.tracker.touch(req.SessionID)
+		if valid {
+			err := c.claim(req.SessionID)
+			if err != nil && !errors.Is(err, proto.ErrSessionExpired) {
+				// No leader to ask: the client tries again, here or
+				// elsewhere, with its session.
+				s.logger.Info("session not resumed: no answer from the leader", "session", sessionHex(req.SessionID), "client", c.remote, "err", err)
+				return false
+			}
+			valid = err == nil
+		}
+		if !valid {
 			s.logger.Info("invalid session, probably expired", "session", sessionHex(req.SessionID), "client", c.remote)
 			resp = proto.ConnectResponse{Passwd: make([]byte, 16), HasReadOnly: req.HasReadOnly}
 			c.nc.Write(proto.AppendFrame(nil, proto.Encode(&resp)))
 			return false
 		}
+		resp.SessionID, resp.Passwd = req.SessionID, req.Passwd
 	}
 	c.sessionID, c.timeout = resp.SessionID, resp.TimeOut
 	s.bind(c, c.sessionID)
@@ -266,6 +278,25 @@ func (c *conn) handshake(payload []byte) bool {
 	}
 	s.logger.Debug("session established", "session", sessionHex(c.sessionID), "client", c.remote, "timeout", timeout)
 	return true
+}
+
+// claim tells the leader that this server now serves a resumed session,
+// as Apache's followers revalidate a session with the leader before they
+// accept it. The error wraps proto.ErrSessionExpired when the leader says
+// the session is gone.
+func (c *conn) claim(session int64) error {
+	s := c.srv
+	if !s.cfg.Distributed() {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), max(2*time.Second, s.opts.tickTime*5))
+	defer cancel()
+	err := s.node.Claim(ctx, session)
+	var ce *replication.CodedError
+	if errors.As(err, &ce) {
+		return fmt.Errorf("%w: %s", proto.Code(ce.Code), ce.Msg)
+	}
+	return err
 }
 
 // waitOutbound blocks while more than outLimit bytes of replies wait for
@@ -384,7 +415,17 @@ func (cl *call) complete(res txnResult) {
 // fail implements waiter: the write did not commit (this server stopped or
 // lost leadership); the client sees a connection loss and retries.
 func (cl *call) fail(err error) {
-	cl.c.srv.logger.Warn("request not committed; closing connection", "session", sessionHex(cl.c.sessionID), "op", cl.op, "err", err)
+	s := cl.c.srv
+	var ce *replication.CodedError
+	if errors.As(err, &ce) {
+		// The leader refused it with a ZooKeeper error (SessionMoved):
+		// the client gets that error, and the connection stays.
+		s.db.mu.RLock()
+		cl.complete(txnResult{zxid: s.db.zxid, err: proto.Code(ce.Code)})
+		s.db.mu.RUnlock()
+		return
+	}
+	s.logger.Warn("request not committed; closing connection", "session", sessionHex(cl.c.sessionID), "op", cl.op, "err", err)
 	cl.c.close()
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/go-zookeeper/zk"
 	"github.com/zkgo/zkgo/client"
 	"github.com/zkgo/zkgo/config"
+	"github.com/zkgo/zkgo/proto"
 	"github.com/zkgo/zkgo/server/replication"
 )
 
@@ -474,4 +475,84 @@ func (s *Server) firstLogIndex() (uint64, error) {
 		return 0, fmt.Errorf("node is a %T", s.node)
 	}
 	return n.FirstIndex()
+}
+
+// rawSession opens a connection to addr and starts (id 0) or resumes a
+// session, failing the test if the server does not grant it.
+func rawSession(t *testing.T, addr string, id int64, passwd []byte) (net.Conn, proto.ConnectResponse) {
+	t.Helper()
+	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	if passwd == nil {
+		passwd = make([]byte, 16)
+	}
+	req := proto.ConnectRequest{TimeOut: 10000, SessionID: id, Passwd: passwd}
+	if _, err := nc.Write(proto.AppendFrame(nil, proto.Encode(&req))); err != nil {
+		t.Fatal(err)
+	}
+	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	f, err := proto.ReadFrame(nc, nil, 0)
+	if err != nil {
+		t.Fatalf("connect to %s: %v", addr, err)
+	}
+	var resp proto.ConnectResponse
+	if err := proto.Decode(f, &resp); err != nil || resp.SessionID == 0 {
+		t.Fatalf("connect to %s: %+v %v", addr, resp, err)
+	}
+	return nc, resp
+}
+
+// rawCreate sends a create on nc and returns the reply's error code.
+func rawCreate(t *testing.T, nc net.Conn, xid int32, path string) proto.Code {
+	t.Helper()
+	req := &proto.CreateRequest{Path: path, ACL: []proto.ACL{{Perms: proto.PermAll, ID: proto.Id{Scheme: "world", ID: "anyone"}}}}
+	if _, err := nc.Write(proto.AppendRequest(nil, proto.RequestHeader{Xid: xid, Type: proto.OpCreate}, req)); err != nil {
+		t.Fatal(err)
+	}
+	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		f, err := proto.ReadFrame(nc, nil, 0)
+		if err != nil {
+			t.Fatalf("create %s: %v", path, err)
+		}
+		var h proto.ReplyHeader
+		if err := h.Decode(proto.NewDecoder(f)); err != nil {
+			t.Fatal(err)
+		}
+		if h.Xid == xid {
+			return h.Err
+		}
+	}
+}
+
+// TestEnsembleSessionMoved: once a session is resumed on another server,
+// its old connection's writes are refused with SessionMoved, as Apache
+// refuses them.
+func TestEnsembleSessionMoved(t *testing.T) {
+	ms := startEnsemble(t, 3)
+	leader := waitModes(t, ms)
+	var fs []*member
+	for _, m := range ms {
+		if m != leader {
+			fs = append(fs, m)
+		}
+	}
+	// Old connection on one follower, then the session resumed on the
+	// other follower, and on the leader.
+	for _, to := range []*member{fs[1], leader} {
+		old, resp := rawSession(t, fs[0].addr, 0, nil)
+		if code := rawCreate(t, old, 1, fmt.Sprintf("/before-%d", to.cfg.MyID)); code != proto.OK {
+			t.Fatalf("create on the session's first server: %v", code)
+		}
+		moved, _ := rawSession(t, to.addr, resp.SessionID, resp.Passwd)
+		if code := rawCreate(t, old, 2, fmt.Sprintf("/stale-%d", to.cfg.MyID)); code != proto.ErrSessionMoved {
+			t.Fatalf("write on the old connection after the session moved to server %d: %v, want SessionMoved", to.cfg.MyID, code)
+		}
+		if code := rawCreate(t, moved, 1, fmt.Sprintf("/after-%d", to.cfg.MyID)); code != proto.OK {
+			t.Fatalf("write on the session's new server %d: %v", to.cfg.MyID, code)
+		}
+	}
 }

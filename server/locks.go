@@ -20,4 +20,5 @@ var (
 	rankWaiters  = lockorder.Rank{Level: 50, Name: "waitRegistry.mu"}
 	rankStats    = lockorder.Rank{Level: 50, Name: "stats.mu"}
 	rankReadOnly = lockorder.Rank{Level: 50, Name: "roSessions.mu"}
+	rankOwners   = lockorder.Rank{Level: 50, Name: "sessionOwners.mu"}
 )

@@ -26,6 +26,8 @@ type replicator interface {
 	LeaderID() (id string, changed <-chan struct{})
 	// Touch tells the leader of activity on sessions.
 	Touch(sessions []int64)
+	// Claim tells the leader that this server now serves a session.
+	Claim(ctx context.Context, session int64) error
 	// Sync calls done once this server has applied every write committed
 	// before the call.
 	Sync(done func(error))

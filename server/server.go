@@ -68,6 +68,8 @@ type Server struct {
 	// read-only sessions (readonlymode.enabled); ro holds those sessions.
 	readOnly atomic.Bool
 	ro       roSessions
+	// owners is which server serves each session (leader side, owner.go).
+	owners sessionOwners
 
 	haltOnce sync.Once
 	haltErr  atomic.Pointer[error] // why the server stopped on its own (see halt)
@@ -123,6 +125,7 @@ func newServer(cfg *config.Config, logger *slog.Logger, wrap func(*replication.N
 	s.stats.mu.Init(s.locks, &rankStats)
 	s.waiters.init(s.locks)
 	s.ro.init(s.locks)
+	s.owners.init(s.locks)
 	s.nextReqID.Store(time.Now().UnixNano())
 	// Session ids as Apache ZooKeeper makes them: the server id in the top
 	// byte and the boot time in ms below it (an unsigned shift, as Java's
@@ -538,8 +541,14 @@ func (h leaderHooks) PrepareForwarded(cmd []byte) ([]byte, error) {
 	if err := stampTime(cmd, time.Now().UnixMilli()); err != nil {
 		return nil, err
 	}
+	if err := h.s.checkForwarded(cmd); err != nil {
+		return nil, err
+	}
 	return cmd, nil
 }
+
+// Claim records that a session moved to server from.
+func (h leaderHooks) Claim(from string, session int64) error { return h.s.claim(from, session) }
 
 // Touched keeps sessions alive that followers' clients used.
 func (h leaderHooks) Touched(sessions []int64) {
@@ -642,6 +651,12 @@ func (s *Server) submit(t *txn, reqID int64, done func(error)) {
 		t.time = time.Now().UnixMilli()
 	}
 	t.flags = s.opts.txnFlags()
+	if ready, _ := s.node.Leadership(); ready && ownerChecked(t.op) && !s.owners.check(t.sessionID, t.origin) {
+		if done != nil {
+			done(errSessionMoved(t.sessionID))
+		}
+		return
+	}
 	e := proto.NewEncoder(make([]byte, 0, t.sizeHint()))
 	t.encode(e)
 	s.node.Propose(e.Bytes(), done)
@@ -667,8 +682,10 @@ func (s *Server) applied(t *txn, res txnResult) {
 	case res.err != proto.OK:
 	case t.op == proto.OpCreateSession:
 		s.tracker.add(t.sessionID, t.timeout)
+		s.owners.set(t.sessionID, t.origin)
 	case t.op == proto.OpCloseSession:
 		s.tracker.remove(t.sessionID)
+		s.owners.forget(t.sessionID)
 	}
 	if t.origin == s.opts.serverID && t.reqID != 0 {
 		if w := s.waiters.take(t.reqID); w != nil {

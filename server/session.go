@@ -117,6 +117,9 @@ func (t *sessionTracker) run() {
 		case <-changed:
 			if ready, changed = t.srv.node.Leadership(); ready {
 				t.resetFromDB()
+				// Claims went to the previous leader: owners are learned
+				// anew from the servers' first writes and claims.
+				t.srv.owners.reset()
 			}
 		case <-ticker.C:
 			touched := t.takeTouched()

@@ -25,6 +25,7 @@ const (
 	rpcReadIndex byte = 2    // body: empty; reply: uint64 read index
 	rpcTouch     byte = 3    // body: uint16 len + sender id, uint32 n, n × int64; one-way, no reply
 	rpcStatus    byte = 4    // body: empty; reply: uint64 last log index (any server answers)
+	rpcClaim     byte = 5    // body: uint16 len + sender id, int64 key; reply: uint64 0
 	rpcOK        byte = 0x80 // body: uint64
 	rpcErr       byte = 0x81 // body: uint8 errCode, then the message
 )
@@ -36,7 +37,18 @@ const (
 	rpcErrNotLeader
 	rpcErrLeadershipLost
 	rpcErrShutdown
+	rpcErrCoded // then an int32 code (CodedError)
 )
+
+// CodedError is how a leader's LeaderHooks refuse a request with a code of
+// the application's (a ZooKeeper error code): the follower that sent it gets
+// a *CodedError with the same code back.
+type CodedError struct {
+	Code int32
+	Msg  string
+}
+
+func (e *CodedError) Error() string { return e.Msg }
 
 // maxRPCFrame bounds one frame: a command is at most a ZooKeeper request
 // (jute.maxbuffer, 1 MB by default) plus the server's txn header.
@@ -56,6 +68,9 @@ type LeaderHooks interface {
 	// Touched tells the leader of activity on keys (session ids) that a
 	// follower saw.
 	Touched(keys []int64)
+	// Claim tells the leader that server from now serves key (a session
+	// that moved there); an error refuses it.
+	Claim(from string, key int64) error
 }
 
 func writeFrame(w io.Writer, kind byte, id uint64, body ...[]byte) error {
@@ -91,6 +106,11 @@ func readFrame(r io.Reader) (kind byte, id uint64, body []byte, err error) {
 }
 
 func errFrameBody(err error) []byte {
+	var ce *CodedError
+	if errors.As(err, &ce) {
+		b := binary.BigEndian.AppendUint32([]byte{rpcErrCoded}, uint32(ce.Code))
+		return append(b, ce.Msg...)
+	}
 	code := rpcErrOther
 	switch {
 	case errors.Is(err, ErrNotLeader):
@@ -108,6 +128,9 @@ func errFromFrame(body []byte) error {
 		return errors.New("replication: leader: empty error")
 	}
 	msg := string(body[1:])
+	if body[0] == rpcErrCoded && len(body) >= 5 {
+		return &CodedError{Code: int32(binary.BigEndian.Uint32(body[1:5])), Msg: string(body[5:])}
+	}
 	switch body[0] {
 	case rpcErrNotLeader:
 		return fmt.Errorf("%w (leader said: %s)", ErrNotLeader, msg)
@@ -210,6 +233,13 @@ func (s *rpcServer) handle(nc net.Conn) {
 			})
 		case rpcStatus:
 			reply(id, s.n.raft.LastIndex(), nil)
+		case rpcClaim:
+			from, keys, ok := decodeTouch(body)
+			if !ok || len(keys) != 1 {
+				s.n.cfg.Logger.Warn("closing cluster connection: bad claim", "peer", nc.RemoteAddr().String())
+				return
+			}
+			reply(id, 0, s.n.claimLocal(from, keys[0]))
 		case rpcTouch:
 			from, keys, ok := decodeTouch(body)
 			if !ok {
@@ -421,6 +451,38 @@ func decodeTouch(body []byte) (from string, keys []int64, ok bool) {
 		keys[i] = int64(binary.BigEndian.Uint64(body[4+8*i:]))
 	}
 	return from, keys, true
+}
+
+// Claim tells the leader that this server now serves key (a session that
+// moved here), and returns the leader's refusal if any (a *CodedError from
+// its LeaderHooks), ErrNotLeader without a leader, or ctx's error.
+func (n *Node) Claim(ctx context.Context, key int64) error {
+	if n.isLeader() {
+		return n.claimLocal(n.cfg.ID, key)
+	}
+	lc, err := n.toLeader()
+	if err != nil {
+		return err
+	}
+	ch := make(chan error, 1)
+	lc.call(rpcClaim, encodeTouch(n.cfg.ID, []int64{key}), func(_ uint64, err error) { ch <- err })
+	select {
+	case err := <-ch:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// claimLocal is the leader's side of Claim.
+func (n *Node) claimLocal(from string, key int64) error {
+	if !n.isLeader() {
+		return ErrNotLeader
+	}
+	if h := n.cfg.Hooks; h != nil {
+		return h.Claim(from, key)
+	}
+	return nil
 }
 
 // peerSeen records that follower id was heard from now (leader side).
