@@ -34,6 +34,13 @@ func (h *hooks) Touched(keys []int64) {
 	h.mu.Unlock()
 }
 
+func (h *hooks) Claim(from string, key int64) error {
+	if key < 0 {
+		return &CodedError{Code: -112, Msg: "no such key"}
+	}
+	return nil
+}
+
 func (h *hooks) seen() []int64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -146,6 +153,16 @@ func TestFollowerForwardsToLeader(t *testing.T) {
 		}
 	}
 	waitFor(t, "touches at the leader", func() bool { return slices.Contains(lh.seen(), 42) && slices.Contains(lh.seen(), 43) })
+	// Claims reach the leader's hook; its coded refusal comes back as is.
+	for _, n := range nodes {
+		if err := n.Claim(testContext(t), 7); err != nil {
+			t.Fatalf("Claim on %s: %v", n.cfg.ID, err)
+		}
+		var ce *CodedError
+		if err := n.Claim(testContext(t), -1); !errors.As(err, &ce) || ce.Code != -112 {
+			t.Fatalf("refused Claim on %s: %v, want a CodedError -112", n.cfg.ID, err)
+		}
+	}
 	// The leader knows which followers it heard from.
 	waitFor(t, "both followers in the leader's peers", func() bool {
 		peers := leader.Peers()
