@@ -30,6 +30,10 @@ type Spec struct {
 	AppendLog bool
 	// SkipLine, if set, drops log lines from LogTail (e.g. Java stack frames).
 	SkipLine func(line string) bool
+	// Ready, if set, replaces the standalone readiness check: Launch
+	// returns once it returns nil for Addr (an ensemble member, which
+	// cannot serve alone, is ready once it answers on its client port).
+	Ready func(addr string) error
 }
 
 // Process is a started server process.
@@ -134,9 +138,9 @@ func (p *Process) LogTail(n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// waitServing polls until srvr reports standalone mode (Apache listens
-// before its database is loaded; srvr is in every whitelist) and a session
-// can be opened and closed.
+// waitServing polls until Spec.Ready returns nil or, by default, until srvr
+// reports standalone mode (Apache listens before its database is loaded;
+// srvr is in every whitelist) and a session can be opened and closed.
 func (p *Process) waitServing(ctx context.Context, limit time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
@@ -144,7 +148,12 @@ func (p *Process) waitServing(ctx context.Context, limit time.Duration) error {
 	defer tick.Stop()
 	last := errors.New("no attempt")
 	for {
-		if strings.Contains(FourLetter(p.spec.Addr, "srvr"), "Mode: standalone") {
+		if p.spec.Ready != nil {
+			last = p.spec.Ready(p.spec.Addr)
+			if last == nil {
+				return nil
+			}
+		} else if strings.Contains(FourLetter(p.spec.Addr, "srvr"), "Mode: standalone") {
 			if last = ProbeSession(p.spec.Addr); last == nil {
 				return nil
 			}
