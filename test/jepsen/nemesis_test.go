@@ -127,14 +127,7 @@ func (n *nemesis) round(ctx context.Context) error {
 }
 
 // leader returns the server that reports Mode: leader, or -1.
-func (n *nemesis) leader() int {
-	for i := range n.c.Size() {
-		if n.c.Mode(i) == "leader" {
-			return i
-		}
-	}
-	return -1
-}
+func (n *nemesis) leader() int { return leaderOf(n.c) }
 
 // jitter returns a random duration in [0, d).
 func (n *nemesis) jitter(d time.Duration) time.Duration {
