@@ -45,11 +45,18 @@ type EnsembleOptions struct {
 	// for the ensemble to serve (default 90s).
 	StartTimeout time.Duration
 	// Route, if set, is called while the zoo.cfg files are written, once
-	// for each ordered pair of distinct servers (indexes from and to) and
-	// each peer address of to (quorum, then election): server from reaches
-	// addr through the address Route returns, e.g. a netproxy.Proxy's.
-	// Each server binds its own peer addresses as they are.
-	Route func(from, to int, addr string) (string, error)
+	// for each peer address (quorum and election) of each server as seen
+	// by each other server: server link.From reaches link.Addr through the
+	// address Route returns, e.g. a netproxy.Proxy's. Each server binds
+	// its own peer addresses as they are.
+	Route func(link PeerLink) (string, error)
+}
+
+// PeerLink is a server's route to one peer address of another server.
+type PeerLink struct {
+	From, To int    // server indexes: From dials To
+	Election bool   // Addr is To's election port (port2), not its quorum port
+	Addr     string // the address To binds, 127.0.0.1:port
 }
 
 // Ensemble is a replicated Apache ZooKeeper ensemble (QuorumPeerMain
@@ -195,10 +202,10 @@ func (e *Ensemble) writeConfig(i int, m *member) error {
 		quorum, election := peer.quorum, peer.election
 		if j != i && e.opts.Route != nil {
 			var err error
-			if quorum, err = e.opts.Route(i, j, peer.quorum); err != nil {
+			if quorum, err = e.opts.Route(PeerLink{From: i, To: j, Addr: peer.quorum}); err != nil {
 				return fmt.Errorf("routing server %d to %d's quorum port: %w", m.id, peer.id, err)
 			}
-			if election, err = e.opts.Route(i, j, peer.election); err != nil {
+			if election, err = e.opts.Route(PeerLink{From: i, To: j, Election: true, Addr: peer.election}); err != nil {
 				return fmt.Errorf("routing server %d to %d's election port: %w", m.id, peer.id, err)
 			}
 		}

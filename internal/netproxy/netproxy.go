@@ -15,11 +15,19 @@ var ErrClosed = errors.New("netproxy: closed")
 // connection is not held open for a target that does not answer.
 const dialTimeout = 5 * time.Second
 
+// Rewriter rewrites the start of what a connection carries toward the
+// target, for protocols whose first message names an address that must
+// be routed through a proxy too: it reads from src the bytes it replaces
+// and writes their replacement to dst. What it does not read is forwarded
+// unchanged once it returns; an error drops the connection.
+type Rewriter func(dst io.Writer, src io.Reader) error
+
 // Proxy forwards TCP connections accepted on Addr to Target.
 type Proxy struct {
-	ln     net.Listener
-	target string
-	wg     sync.WaitGroup // the accept loop and every connection's copiers
+	ln      net.Listener
+	target  string
+	rewrite Rewriter       // nil: forward everything as it is
+	wg      sync.WaitGroup // the accept loop and every connection's copiers
 
 	mu     sync.Mutex
 	cut    bool                  // guarded by mu
@@ -29,11 +37,17 @@ type Proxy struct {
 
 // Listen starts a proxy on a free 127.0.0.1 port that forwards to target.
 func Listen(target string) (*Proxy, error) {
+	return ListenRewrite(target, nil)
+}
+
+// ListenRewrite is Listen with a Rewriter applied to the start of every
+// connection's stream toward target.
+func ListenRewrite(target string, rw Rewriter) (*Proxy, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{ln: ln, target: target, conns: make(map[net.Conn]struct{})}
+	p := &Proxy{ln: ln, target: target, rewrite: rw, conns: make(map[net.Conn]struct{})}
 	p.wg.Add(1)
 	go p.accept()
 	return p, nil
@@ -151,12 +165,16 @@ func (p *Proxy) link(c net.Conn) {
 	p.mu.Unlock()
 
 	done := make(chan struct{}, 2)
-	pipe := func(dst, src net.Conn) {
-		io.Copy(dst, src)
+	go func() {
+		if p.rewrite == nil || p.rewrite(t, c) == nil {
+			io.Copy(t, c)
+		}
 		done <- struct{}{}
-	}
-	go pipe(t, c)
-	go pipe(c, t)
+	}()
+	go func() {
+		io.Copy(c, t)
+		done <- struct{}{}
+	}()
 	// The first direction to end ends the link: closing both ends makes
 	// the other copier return too.
 	<-done

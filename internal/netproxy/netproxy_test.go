@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -182,5 +183,28 @@ func TestClose(t *testing.T) {
 	if c, err := net.DialTimeout("tcp", p.Addr(), time.Second); err == nil {
 		c.Close()
 		t.Fatal("proxy still accepts after Close")
+	}
+}
+
+func TestRewrite(t *testing.T) {
+	// Replace the first line with its upper-case form; the rest passes
+	// as it is.
+	p, err := ListenRewrite(echoServer(t), func(dst io.Writer, src io.Reader) error {
+		var b [6]byte
+		if _, err := io.ReadFull(src, b[:]); err != nil {
+			return err
+		}
+		_, err := io.WriteString(dst, strings.ToUpper(string(b[:])))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	c := dial(t, p.Addr())
+	for _, tc := range []struct{ send, want string }{{"hello", "HELLO"}, {"again", "again"}} {
+		if got, err := roundTrip(c, tc.send); err != nil || got != tc.want {
+			t.Fatalf("round trip of %q = %q, %v; want %q", tc.send, got, err, tc.want)
+		}
 	}
 }

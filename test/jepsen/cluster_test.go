@@ -83,9 +83,11 @@ func startCluster(t *testing.T, n int) Cluster {
 
 // peerLinks puts a cuttable proxy on every peer link of an ensemble: the
 // zoo.cfg of server i names, for each other server j, the addresses of
-// proxies that forward to j's quorum and election ports (route), so that
-// cutting i→j and j→i isolates the pair whichever side dials. Its methods
-// are safe for concurrent use.
+// proxies that forward to j's peer ports (route), so that cutting i→j and
+// j→i isolates the pair whichever side dials. A backend whose servers
+// also dial addresses they learn from each other must route those through
+// the proxies too (see announceVia). Its methods are safe for concurrent
+// use.
 type peerLinks struct {
 	mu      sync.Mutex
 	proxies map[[2]int][]*netproxy.Proxy // by {from, to}; guarded by mu
@@ -96,9 +98,10 @@ func newPeerLinks() *peerLinks {
 }
 
 // route starts a proxy through which server from reaches addr of server
-// to, and returns its address.
-func (l *peerLinks) route(from, to int, addr string) (string, error) {
-	p, err := netproxy.Listen(addr)
+// to, and returns its address; rw, if set, rewrites the start of every
+// stream toward addr.
+func (l *peerLinks) route(from, to int, addr string, rw netproxy.Rewriter) (string, error) {
+	p, err := netproxy.ListenRewrite(addr, rw)
 	if err != nil {
 		return "", fmt.Errorf("proxy for server %d to %s: %w", from, addr, err)
 	}
@@ -107,6 +110,19 @@ func (l *peerLinks) route(from, to int, addr string) (string, error) {
 	k := [2]int{from, to}
 	l.proxies[k] = append(l.proxies[k], p)
 	return p.Addr(), nil
+}
+
+// via returns the address of the proxy through which server from reaches
+// target, a peer address of server to, or "" if there is none.
+func (l *peerLinks) via(from, to int, target string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, p := range l.proxies[[2]int{from, to}] {
+		if p.Target() == target {
+			return p.Addr()
+		}
+	}
+	return ""
 }
 
 // Cut cuts the links between i and j, both ways.

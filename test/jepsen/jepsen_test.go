@@ -301,7 +301,7 @@ func waitExpired(t *testing.T, ctx context.Context, c Cluster, h *holder, px *ne
 		case <-tick.C:
 		}
 	}
-	t.Logf("session 0x%x of %s expired (gone %v after its client was cut off)", h.session, h.path, time.Since(cutAt).Round(time.Millisecond))
+	t.Logf("session 0x%x expired: %s gone when checked, %v after its client was cut off", h.session, h.path, time.Since(cutAt).Round(time.Millisecond))
 	px.Heal()
 	for !h.expired.Load() {
 		select {
