@@ -90,6 +90,21 @@ func TestFaults(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, *flagClients)
 	var conns []*zk.Conn
+	// halt stops the workers: closing their sessions ends operations
+	// blocked on a lost server (their outcomes stay unknown). Deferred,
+	// it also stops them when the test fails on the way.
+	var haltOnce sync.Once
+	halt := func() {
+		haltOnce.Do(func() {
+			close(stop)
+			for _, conn := range conns {
+				conn.Close()
+			}
+			wg.Wait()
+			close(errs)
+		})
+	}
+	defer halt()
 	for id := range *flagClients {
 		w := &worker{
 			id:   id + 1,
@@ -112,12 +127,7 @@ func TestFaults(t *testing.T) {
 	n := &nemesis{c: c, rng: rand.New(rand.NewPCG(seed, 1<<32)), logf: t.Logf}
 	nemErr := n.run(nctx)
 	ncancel()
-	close(stop)
-	for _, conn := range conns {
-		conn.Close() // ends operations blocked on a lost server
-	}
-	wg.Wait()
-	close(errs)
+	halt()
 	for err := range errs {
 		if err != nil {
 			t.Error(err)
@@ -218,6 +228,7 @@ func retry(f func() error) error {
 		if err == nil || !(errors.Is(err, zk.ErrConnectionClosed) || errors.Is(err, zk.ErrNoServer)) || time.Now().After(deadline) {
 			return err
 		}
+		time.Sleep(100 * time.Millisecond) // a pause between attempts, not a wait for a condition
 	}
 }
 

@@ -150,6 +150,9 @@ func (w *worker) step() error {
 	case r < 4:
 		// A read is linearizable only after sync on the same session.
 		// A read that fails had no effect: it is not recorded.
+		// A read that straddles a new session (go-zookeeper opens one
+		// after an expiry) is not after a sync on its session either.
+		session := w.conn.SessionID()
 		call := w.rec.now()
 		if _, err := w.conn.Sync(path); err != nil {
 			return w.unexpected(err)
@@ -157,6 +160,9 @@ func (w *worker) step() error {
 		data, st, err := w.conn.Get(path)
 		if err != nil {
 			return w.unexpected(err)
+		}
+		if w.conn.SessionID() != session {
+			return nil
 		}
 		v, err := strconv.Atoi(string(data))
 		if err != nil {
