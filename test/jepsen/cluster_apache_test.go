@@ -35,6 +35,9 @@ func startApache(t *testing.T, n int) Cluster {
 		// follower syncs within 20.
 		InitLimit: 20,
 		SyncLimit: 5,
+		// A server that found no peers backs off resending its votes up
+		// to 60s by default; after a repair it would sit out that long.
+		Properties: []string{"zookeeper.fastleader.maxNotificationInterval=" + ms(2*time.Second)},
 		Config: []string{
 			"minSessionTimeout=" + ms(minSessionTimeout),
 			"maxSessionTimeout=" + ms(maxSessionTimeout),
