@@ -121,8 +121,23 @@ func TestFaults(t *testing.T) {
 		}()
 	}
 
+	// A watch on the expiring ephemeral, from a live session, times its
+	// deletion: the expiry should fall in the middle of the faults.
+	_, _, deleted, err := holders[0].conn.ExistsW(expiring.path)
+	if err != nil {
+		t.Fatalf("watching %s: %v", expiring.path, err)
+	}
 	px.Cut()
 	expiredFrom := time.Now()
+	deletedAfter := make(chan time.Duration, 1)
+	go func() {
+		// Ends with the event, or when the holder's session is closed.
+		ev := <-deleted
+		if ev.Type == zk.EventNodeDeleted {
+			deletedAfter <- time.Since(expiredFrom)
+		}
+		close(deletedAfter)
+	}()
 	nctx, ncancel := context.WithTimeout(ctx, *flagDuration)
 	n := &nemesis{c: c, rng: rand.New(rand.NewPCG(seed, 1<<32)), logf: t.Logf}
 	nemErr := n.run(nctx)
@@ -143,6 +158,14 @@ func TestFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitExpired(t, ctx, c, expiring, px, expiredFrom)
+	select {
+	case d, ok := <-deletedAfter:
+		if ok {
+			t.Logf("the watch saw %s deleted %v after its client was cut off (the nemesis ran for %v)", expiring.path, d.Round(time.Millisecond), *flagDuration)
+		}
+	case <-time.After(10 * time.Second):
+		t.Errorf("no watch event for the deletion of %s", expiring.path)
+	}
 	live := 0
 	for _, h := range holders {
 		if h.expired.Load() {

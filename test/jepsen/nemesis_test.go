@@ -22,9 +22,10 @@ func (f faultKind) String() string {
 }
 
 // nemesis injects faults into a cluster: each round hits a minority (the
-// leader in half the rounds, and always in the first, which is a kill so
-// that every run sees a leader change), holds the fault, repairs it and
-// waits for the cluster to serve again. Its choices follow its seed.
+// leader in half the rounds, and always in the first, which kills it and
+// holds until another server leads, so that every run sees a leader
+// change), holds the fault, repairs it and waits for the cluster to serve
+// again. Its choices follow its seed.
 type nemesis struct {
 	c    Cluster
 	rng  *rand.Rand
@@ -90,8 +91,17 @@ func (n *nemesis) round(ctx context.Context) error {
 		}
 	}
 	// Hold the fault for longer than the servers take to notice it
-	// (syncLimit ticks) in most rounds, shorter in some.
-	n.wait(ctx, 500*time.Millisecond+n.jitter(3*time.Second))
+	// (syncLimit ticks) in most rounds, shorter in some. The first round
+	// holds its kill of the leader until another server leads: a short
+	// outage can end with the old leader elected again, and every run
+	// must see a leader change.
+	if n.rounds == 1 && injectErr == nil && minority[0] == leader {
+		if err := n.awaitNewLeader(ctx, leader); err != nil {
+			injectErr = err
+		}
+	} else {
+		n.wait(ctx, 500*time.Millisecond+n.jitter(3*time.Second))
+	}
 
 	// Repair even when ctx is done: the final checks need every server.
 	rctx, cancel := context.WithTimeout(context.Background(), recoverTimeout)
@@ -124,6 +134,24 @@ func (n *nemesis) round(ctx context.Context) error {
 		n.logf("nemesis: leader %d -> %d; serving again %v after repair", leader+1, now+1, time.Since(start).Round(time.Millisecond))
 	}
 	return nil
+}
+
+// awaitNewLeader waits until a server other than old leads.
+func (n *nemesis) awaitNewLeader(ctx context.Context, old int) error {
+	ctx, cancel := context.WithTimeout(ctx, recoverTimeout)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if l := n.leader(); l >= 0 && l != old {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no new leader after killing leader %d: %w", old+1, ctx.Err())
+		case <-tick.C:
+		}
+	}
 }
 
 // leader returns the server that reports Mode: leader, or -1.
