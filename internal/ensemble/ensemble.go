@@ -73,7 +73,8 @@ type Ensemble struct {
 	opts    Options
 	members []*member
 
-	mu sync.Mutex // guards every member's proc, paused and starting
+	mu     sync.Mutex // guards closed and every member's proc, paused and starting
+	closed bool       // Close was called
 }
 
 // member is one server of the ensemble.
@@ -261,6 +262,10 @@ func (e *Ensemble) ConnectString() string {
 func (e *Ensemble) Start(ctx context.Context, i int) error {
 	m := e.members[i]
 	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return fmt.Errorf("server %d: ensemble closed: %w", m.id, ErrNotRunning)
+	}
 	if _, err := e.runningLocked(i); err == nil || m.starting {
 		e.mu.Unlock()
 		return fmt.Errorf("server %d is already running or starting", m.id)
@@ -288,7 +293,13 @@ func (e *Ensemble) Start(ctx context.Context, i int) error {
 	}
 	e.mu.Lock()
 	m.proc, m.paused = p, false
+	closed := e.closed
 	e.mu.Unlock()
+	if closed {
+		// Close ran during the launch and could not see this process.
+		p.Stop()
+		return fmt.Errorf("server %d: ensemble closed while it started: %w", m.id, ErrNotRunning)
+	}
 	if err != nil {
 		return fmt.Errorf("%w: %s server %d on %s: %w", ErrNotServing, e.opts.Name, m.id, m.addr, err)
 	}
@@ -494,6 +505,7 @@ func (e *Ensemble) LogTail(i int, n int) string {
 func (e *Ensemble) Close() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.closed = true
 	for i := range e.members {
 		e.stopLocked(i)
 	}
