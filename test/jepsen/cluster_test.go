@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 
@@ -48,37 +49,50 @@ type Cluster interface {
 // its server is unavailable.
 type backend func(t *testing.T, n int) Cluster
 
-// backends are the clusters the fault test can run against. A zkgo
-// backend goes here once zkgo runs ensembles: see the package doc.
+// backends are the clusters the fault test can run against.
 var backends = map[string]backend{
 	"apache": startApache,
+	"zkgo":   startZkgo,
 }
 
-// backendEnv selects the backend when -jepsen.backend is not given.
+// backendEnv selects the backends when -jepsen.backend is not given.
 const backendEnv = "ZKGO_JEPSEN_BACKEND"
 
-// startCluster starts the backend chosen by -jepsen.backend, or
-// ZKGO_JEPSEN_BACKEND, or "apache".
-func startCluster(t *testing.T, n int) Cluster {
+// defaultBackends run when neither -jepsen.backend nor ZKGO_JEPSEN_BACKEND
+// names any: both servers pass the same test.
+const defaultBackends = "zkgo,apache"
+
+// eachBackend runs fn as a subtest for every backend chosen by
+// -jepsen.backend, or ZKGO_JEPSEN_BACKEND, or defaultBackends (a
+// comma-separated list), with a function that starts a cluster of n voters.
+func eachBackend(t *testing.T, fn func(t *testing.T, start func(n int) Cluster)) {
 	t.Helper()
-	name := *flagBackend
-	if name == "" {
-		name = os.Getenv(backendEnv)
+	spec := *flagBackend
+	if spec == "" {
+		spec = os.Getenv(backendEnv)
 	}
-	if name == "" {
-		name = "apache"
+	if spec == "" {
+		spec = defaultBackends
 	}
-	b, ok := backends[name]
-	if !ok {
-		names := make([]string, 0, len(backends))
-		for k := range backends {
-			names = append(names, k)
+	for _, name := range strings.Split(spec, ",") {
+		name = strings.TrimSpace(name)
+		b, ok := backends[name]
+		if !ok {
+			names := make([]string, 0, len(backends))
+			for k := range backends {
+				names = append(names, k)
+			}
+			sort.Strings(names)
+			t.Fatalf("unknown backend %q (-jepsen.backend or %s): have %v", name, backendEnv, names)
 		}
-		sort.Strings(names)
-		t.Fatalf("unknown backend %q (-jepsen.backend or %s): have %v", name, backendEnv, names)
+		t.Run(name, func(t *testing.T) {
+			fn(t, func(n int) Cluster {
+				t.Helper()
+				t.Logf("backend %s, %d servers", name, n)
+				return b(t, n)
+			})
+		})
 	}
-	t.Logf("backend %s, %d servers", name, n)
-	return b(t, n)
 }
 
 // peerLinks puts a cuttable proxy on every peer link of an ensemble: the

@@ -21,7 +21,7 @@ import (
 var (
 	flagSeed     = flag.Uint64("jepsen.seed", 1, "seed of the nemesis's and the clients' choices")
 	flagDuration = flag.Duration("jepsen.duration", 15*time.Second, "how long the nemesis injects faults")
-	flagBackend  = flag.String("jepsen.backend", "", "cluster under test: apache (default: $"+backendEnv+", else apache)")
+	flagBackend  = flag.String("jepsen.backend", "", "clusters under test, comma-separated: zkgo, apache (default: $"+backendEnv+", else "+defaultBackends+")")
 	flagNodes    = flag.Int("jepsen.nodes", 3, "number of servers")
 	flagClients  = flag.Int("jepsen.clients", 6, "number of client sessions, spread over the servers")
 	flagKeys     = flag.Int("jepsen.keys", 3, "number of keys in use at a time")
@@ -52,9 +52,13 @@ func TestFaults(t *testing.T) {
 	if *flagNodes < 3 {
 		t.Fatalf("-jepsen.nodes=%d: a fault test needs at least 3 servers", *flagNodes)
 	}
+	eachBackend(t, faults)
+}
+
+func faults(t *testing.T, startCluster func(n int) Cluster) {
 	seed := *flagSeed
 	t.Logf("seed %d, duration %v (rerun with -jepsen.seed=%d -jepsen.duration=%v)", seed, *flagDuration, seed, *flagDuration)
-	c := startCluster(t, *flagNodes)
+	c := startCluster(*flagNodes)
 	ctx, cancel := context.WithTimeout(context.Background(), *flagDuration+5*time.Minute)
 	defer cancel()
 

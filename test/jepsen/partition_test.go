@@ -13,8 +13,10 @@ import (
 // the other servers elect a leader among themselves and take a write that
 // the cut server does not see; once healed, it serves again, as a
 // follower, and has the write.
-func TestPartition(t *testing.T) {
-	c := startCluster(t, 3)
+func TestPartition(t *testing.T) { eachBackend(t, partition) }
+
+func partition(t *testing.T, startCluster func(n int) Cluster) {
+	c := startCluster(3)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	x := leaderOf(c)
