@@ -89,7 +89,7 @@ func TestMutexExclusion(t *testing.T) {
 		tokMu   sync.Mutex
 		tokens  []int64 // in acquisition order
 		wg      sync.WaitGroup
-		errs    = make(chan error, contenders)
+		errs    = make(chan error, 2*contenders*rounds)
 	)
 	for i := range contenders {
 		c := connect(t)

@@ -106,7 +106,7 @@ func TestSemaphoreExclusion(t *testing.T) {
 	var (
 		holders atomic.Int32
 		wg      sync.WaitGroup
-		errs    = make(chan error, workers*rounds)
+		errs    = make(chan error, 2*workers*rounds)
 	)
 	for range workers {
 		s := lock.NewSemaphore(connect(t), path, leases)
@@ -298,7 +298,7 @@ func TestSemaphoreMutexExclusion(t *testing.T) {
 		holders atomic.Int32
 		counter int
 		wg      sync.WaitGroup
-		errs    = make(chan error, workers*rounds)
+		errs    = make(chan error, 2*workers*rounds)
 	)
 	for i := range workers {
 		m := shared
