@@ -47,7 +47,9 @@ func (m *Mutex) give() { <-m.sem }
 
 // Lock waits until this Mutex holds the lock or ctx ends. If ctx ends while
 // waiting, the node it created is deleted and ctx's error returned (wrapped).
-// If the Mutex already holds the lock, Lock adds one to its hold count.
+// If the Mutex already holds the lock, Lock adds one to its hold count; if
+// that hold was lost (see Done), it fails with ErrLockLost instead, until
+// Unlock has released it.
 func (m *Mutex) Lock(ctx context.Context) error { return m.lock(ctx, false) }
 
 // TryLock takes the lock if no other contender holds it or waits ahead of
@@ -60,9 +62,13 @@ func (m *Mutex) lock(ctx context.Context, try bool) error {
 	}
 	defer m.give()
 	m.mu.Lock()
-	if m.h != nil {
+	if h := m.h; h != nil {
+		defer m.mu.Unlock()
+		if h.isLost() {
+			// Counting on a lost hold would hide the loss.
+			return fmt.Errorf("lock %s: %w (Unlock first)", m.q.base, ErrLockLost)
+		}
 		m.count++
-		m.mu.Unlock()
 		return nil
 	}
 	m.mu.Unlock()

@@ -341,9 +341,16 @@ func TestMutexNodeDeleted(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitClosed(t, "Done after the lock node was deleted", a.Done())
+	if err := a.Lock(ctx); !errors.Is(err, lock.ErrLockLost) {
+		t.Fatalf("reentrant Lock on a lost hold: %v, want ErrLockLost", err)
+	}
 	if err := a.Unlock(ctx); !errors.Is(err, lock.ErrLockLost) {
 		t.Fatalf("Unlock: %v, want ErrLockLost", err)
 	}
+	if err := a.Lock(ctx); err != nil {
+		t.Fatalf("Lock after the lost hold was released: %v", err)
+	}
+	a.Unlock(ctx)
 }
 
 // TestMutexWaiterRequeues: a waiter whose session expires queues again on
@@ -388,4 +395,23 @@ func TestMutexWaiterRequeues(t *testing.T) {
 		t.Fatalf("waiter holds %q", w.Node())
 	}
 	w.Unlock(ctx)
+}
+
+// TestMutexConnClosed: closing the Conn ends the session, and so the hold.
+func TestMutexConnClosed(t *testing.T) {
+	ctx := ctxFor(t)
+	path := suite.Base(t) + "/lock"
+	c := connect(t)
+	a := lock.NewMutex(c, path)
+	if err := a.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	waitClosed(t, "Done after Conn.Close", a.Done())
+	if err := a.Unlock(ctx); !errors.Is(err, lock.ErrLockLost) {
+		t.Fatalf("Unlock after Close: %v, want ErrLockLost", err)
+	}
+	if err := lock.NewMutex(connect(t), path).TryLock(ctx); err != nil {
+		t.Fatalf("lock after the holder closed its session: %v", err)
+	}
 }
