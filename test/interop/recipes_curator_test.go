@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/zkgo/zkgo/client"
+	"github.com/zkgo/zkgo/recipes/leader"
 	"github.com/zkgo/zkgo/recipes/lock"
 )
 
@@ -168,8 +169,10 @@ func TestCuratorRecipes(t *testing.T) {
 	classes := t.TempDir()
 	runTool(t, 3*time.Minute, "", javac, "-nowarn", "-d", classes, "-cp", cp,
 		filepath.Join("testdata", "recipes", "RecipesAgent.java"))
-	ticketsale := filepath.Join(t.TempDir(), "ticketsale")
+	bin := t.TempDir()
+	ticketsale, leaderBin := filepath.Join(bin, "ticketsale"), filepath.Join(bin, "leader")
 	runTool(t, 5*time.Minute, "", "go", "build", "-o", ticketsale, "github.com/zkgo/zkgo/examples/ticketsale")
+	runTool(t, 5*time.Minute, "", "go", "build", "-o", leaderBin, "github.com/zkgo/zkgo/examples/leader")
 
 	forEachTarget(t, serverOpts{}, func(t *testing.T, tg *target) {
 		a := startAgent(t, java, classes+":"+cp, tg.addr)
@@ -188,6 +191,8 @@ func TestCuratorRecipes(t *testing.T) {
 			t.Run("contend-"+kind, func(t *testing.T) { curatorContend(ctx, t, a, tg.addr, kind) })
 		}
 		t.Run("ticketsale", func(t *testing.T) { curatorTicketSale(ctx, t, a, c, tg.addr, ticketsale) })
+		t.Run("latch", func(t *testing.T) { curatorLatch(ctx, t, a, c) })
+		t.Run("latch-examples", func(t *testing.T) { curatorLatchExamples(ctx, t, a, tg.addr, leaderBin) })
 	})
 }
 
@@ -555,6 +560,115 @@ func curatorTicketSale(ctx context.Context, t *testing.T, a *agent, c *client.Co
 		t.Fatalf("count after the sale %q (%v)", data, err)
 	}
 	t.Logf("Go sold %d, Curator sold %d", goSold, javaSold)
+}
+
+func curatorLatch(ctx context.Context, t *testing.T, a *agent, c *client.Conn) {
+	const path = "/curator-latch/election"
+	a.expect(t, "HELD", "latchjoin %s java-1", path)
+	// Curator's LeaderLatch.start creates its node in the background.
+	waitUntil(t, "Curator's latch node", func() bool {
+		ch, _ := c.Children(ctx, path)
+		return len(ch) == 1
+	})
+	gl := leader.NewLatch(c, path, "go-1")
+	if err := gl.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer gl.Close()
+	waitUntil(t, "both latches in", func() bool {
+		p, _ := gl.Participants(ctx)
+		return len(p) == 2
+	})
+	if p, _ := gl.Participants(ctx); fmt.Sprint(p) != "[{java-1 true} {go-1 false}]" {
+		t.Fatalf("participants %v, want Curator's latch leading, then Go's", p)
+	}
+	children, err := c.Children(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range children {
+		if !curatorNode("latch-").MatchString(n) {
+			t.Fatalf("latch node %q is not Curator's", n)
+		}
+	}
+	dctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	if _, err := gl.Await(dctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Go Await while Curator leads: %v", err)
+	}
+	a.expect(t, "RELEASED", "latchleave %s java-1", path)
+	if _, err := gl.Await(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a.expect(t, "HELD", "latchjoin %s java-2", path)
+	waitUntil(t, "Curator's latch behind Go's", func() bool {
+		p, _ := gl.Participants(ctx)
+		return fmt.Sprint(p) == "[{go-1 true} {java-2 false}]"
+	})
+	a.expect(t, "RELEASED", "latchleave %s java-2", path)
+}
+
+// curatorLatchExamples runs examples/leader twice and the same program on
+// a Curator LeaderLatch once, on one path: the printed leaderships must
+// not overlap.
+func curatorLatchExamples(ctx context.Context, t *testing.T, a *agent, addr, bin string) {
+	const path = "/curator-latch/examples"
+	type result struct {
+		out []byte
+		err error
+	}
+	results := make(chan result, 2)
+	for i := range 2 {
+		go func() {
+			cmd := exec.CommandContext(ctx, bin, "-server", addr, "-path", path, "-id", fmt.Sprintf("go-%d", i), "-hold", "300ms")
+			cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+			out, err := cmd.Output()
+			results <- result{out, err}
+		}()
+	}
+	ans, lines := a.do(t, 4*time.Minute, "latch %s java-1 300", path)
+	if ans != "DONE" {
+		t.Fatalf("Curator latch: %s", ans)
+	}
+	for range 2 {
+		r := <-results
+		if r.err != nil {
+			t.Fatalf("examples/leader: %v\n%s", r.err, r.out)
+		}
+		if out := strings.TrimSpace(string(r.out)); out != "" {
+			lines = append(lines, strings.Split(out, "\n")...)
+		}
+	}
+	type interval struct {
+		id         string
+		start, end int64
+	}
+	re := regexp.MustCompile(`^(\S+) (leader|released) ([0-9]+)$`)
+	open := make(map[string]int64)
+	var ivs []interval
+	for _, l := range lines {
+		m := re.FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("unexpected line %q", l)
+		}
+		ns, _ := strconv.ParseInt(m[3], 10, 64)
+		if m[2] == "leader" {
+			open[m[1]] = ns
+		} else {
+			ivs = append(ivs, interval{m[1], open[m[1]], ns})
+		}
+	}
+	if len(ivs) != 3 {
+		t.Fatalf("%d leaderships, want 3: %q", len(ivs), lines)
+	}
+	for i, x := range ivs {
+		for _, y := range ivs[i+1:] {
+			if x.start < y.end && y.start < x.end {
+				t.Fatalf("%s led %d..%d while %s led %d..%d", x.id, x.start, x.end, y.id, y.start, y.end)
+			}
+		}
+	}
+	t.Logf("leaderships: %v", ivs)
 }
 
 // waitUntil polls cond until it holds or 60s pass.

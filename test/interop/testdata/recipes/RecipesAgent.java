@@ -9,6 +9,7 @@ import java.util.concurrent.TimeUnit;
 
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.framework.recipes.leader.LeaderLatch;
 import org.apache.curator.framework.recipes.locks.InterProcessLock;
 import org.apache.curator.framework.recipes.locks.InterProcessMutex;
 import org.apache.curator.framework.recipes.locks.InterProcessReadWriteLock;
@@ -30,6 +31,10 @@ import org.apache.zookeeper.KeeperException;
  *   participants KIND PATH   -> PARTICIPANTS a,b,...
  *   contend KIND PATH BASE N -> DONE | FAIL message   (N rounds on a new session)
  *   tickets LOCK COUNT N     -> "java-seller-<i> sold ticket <n>" lines, then DONE
+ *   latch PATH ID HOLDMS     -> "ID leader <ns>", "ID released <ns>", then DONE
+ *                               (examples/leader with a LeaderLatch, on a new session)
+ *   latchjoin PATH ID        -> HELD once the LeaderLatch started (it stays in)
+ *   latchleave PATH ID       -> RELEASED (closes that latch)
  *   quit
  *
  * KIND is mutex, semmutex, read, write (InterProcessReadWriteLock) or semN
@@ -45,6 +50,7 @@ public class RecipesAgent {
         CuratorFramework c = newClient();
         Map<String, Object> locks = new HashMap<>();   // KIND PATH -> lock object
         Map<String, Lease> leases = new HashMap<>();   // KIND PATH -> lease held
+        Map<String, LeaderLatch> latches = new HashMap<>(); // PATH ID -> latch
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         System.out.println("READY");
         String line;
@@ -93,6 +99,21 @@ public class RecipesAgent {
                     case "contend":
                         contend(f[1], f[2], f[3], Integer.parseInt(f[4]));
                         System.out.println("DONE");
+                        break;
+                    case "latch":
+                        latch(f[1], f[2], Long.parseLong(f[3]));
+                        System.out.println("DONE");
+                        break;
+                    case "latchjoin": {
+                        LeaderLatch l = new LeaderLatch(c, f[1], f[2]);
+                        l.start();
+                        latches.put(f[1] + " " + f[2], l);
+                        System.out.println("HELD");
+                        break;
+                    }
+                    case "latchleave":
+                        latches.remove(f[1] + " " + f[2]).close();
+                        System.out.println("RELEASED");
                         break;
                     case "tickets":
                         tickets(f[1], f[2], Integer.parseInt(f[3]));
@@ -190,6 +211,25 @@ public class RecipesAgent {
             c.setData().forPath(base + "/counter", Integer.toString(v + 1).getBytes(StandardCharsets.UTF_8));
             c.delete().forPath(base + "/occ");
         }
+    }
+
+    /** examples/leader with a Curator LeaderLatch on a session of its own. */
+    static void latch(String path, String id, long holdMs) throws Exception {
+        CuratorFramework c = newClient();
+        LeaderLatch l = new LeaderLatch(c, path, id);
+        l.start();
+        l.await();
+        System.out.println(id + " leader " + nowNanos());
+        Thread.sleep(holdMs);
+        if (!l.hasLeadership()) throw new IllegalStateException("leadership lost during the hold");
+        System.out.println(id + " released " + nowNanos());
+        l.close();
+        c.close();
+    }
+
+    static long nowNanos() {
+        java.time.Instant now = java.time.Instant.now();
+        return now.getEpochSecond() * 1_000_000_000L + now.getNano();
     }
 
     /** The ticket sale of examples/ticketsale, with n Curator sellers. */
