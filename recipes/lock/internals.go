@@ -62,6 +62,8 @@ func (q *queue) sorted(ctx context.Context) ([]string, error) {
 }
 
 // participants returns the full paths of the lock nodes, in queue order.
+// A side of a read-write lock lists only its own nodes, as Curator's
+// InternalInterProcessMutex does.
 func (q *queue) participants(ctx context.Context) ([]string, error) {
 	children, err := q.sorted(ctx)
 	if err != nil {
@@ -69,6 +71,9 @@ func (q *queue) participants(ctx context.Context) ([]string, error) {
 	}
 	out := make([]string, 0, len(children))
 	for _, ch := range children {
+		if len(q.names) > 1 && !strings.Contains(ch, q.name) {
+			continue
+		}
 		out = append(out, q.base+"/"+ch)
 	}
 	return out, nil

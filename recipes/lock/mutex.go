@@ -14,13 +14,13 @@ import (
 // holds the lock only counts, and the lock is released by as many Unlocks.
 type Mutex struct {
 	q *queue
-	// sem serializes Lock, TryLock and Unlock of this value without
+	// sem serializes acquisitions (Lock, TryLock) of this value without
 	// blocking a cancelled caller: send to take it, receive to give it back.
 	sem chan struct{}
 
-	mu    sync.Mutex // taken after sem; guards h and count for the accessors
-	h     *hold      // guarded by mu (written under sem too): current hold
-	count int        // guarded by mu (written under sem too): reentrant holds
+	mu    sync.Mutex // taken after sem; a leaf
+	h     *hold      // guarded by mu: the current hold, nil if none
+	count int        // guarded by mu: reentrant holds
 }
 
 // NewMutex returns a Mutex for the lock at path (Curator's
@@ -85,10 +85,9 @@ func (m *Mutex) lock(ctx context.Context, try bool) error {
 // Unlock releases one hold; the last one deletes the lock node (with a
 // guaranteed delete). It fails with ErrNotLocked if the Mutex holds nothing,
 // and with an error wrapping ErrLockLost if the hold had been lost: the
-// lock is released either way.
+// lock is released either way. It does not wait for a Lock in progress on
+// the same value.
 func (m *Mutex) Unlock(ctx context.Context) error {
-	m.sem <- struct{}{} // not abandoned on ctx: the release must happen
-	defer m.give()
 	m.mu.Lock()
 	h := m.h
 	if h == nil {
@@ -102,6 +101,8 @@ func (m *Mutex) Unlock(ctx context.Context) error {
 	}
 	m.h = nil
 	m.mu.Unlock()
+	// A Lock that starts now queues a new node behind this one, which is
+	// being deleted: no overlap.
 	return h.release(ctx)
 }
 
@@ -146,7 +147,8 @@ func (m *Mutex) Done() <-chan struct{} {
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 // Participants returns the paths of the lock's nodes in queue order: the
-// holder first, then the waiters (Curator's getParticipantNodes).
+// holder first, then the waiters (Curator's getParticipantNodes). For a
+// side of an RWMutex, only that side's nodes.
 func (m *Mutex) Participants(ctx context.Context) ([]string, error) {
 	return m.q.participants(ctx)
 }

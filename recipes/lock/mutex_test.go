@@ -203,6 +203,17 @@ func TestMutexCancelRemovesNode(t *testing.T) {
 		p, _ := a.Participants(ctx)
 		return len(p) == 2
 	})
+	// Unlock does not wait for the Lock in progress on the same value.
+	unlocked := make(chan error, 1)
+	go func() { unlocked <- b.Unlock(ctx) }()
+	select {
+	case err := <-unlocked:
+		if !errors.Is(err, lock.ErrNotLocked) {
+			t.Fatalf("Unlock during a waiting Lock: %v, want ErrNotLocked", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Unlock waited for the Lock in progress")
+	}
 	cancel()
 	if err := <-res; !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled Lock: %v, want context.Canceled", err)

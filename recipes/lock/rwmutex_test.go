@@ -33,9 +33,12 @@ func TestRWMutexLayout(t *testing.T) {
 	if !curatorWriteNode.MatchString(w[len(path)+1:]) || !curatorReadNode.MatchString(r[len(path)+1:]) {
 		t.Fatalf("nodes %s and %s do not follow Curator's __WRIT__/__READ__ layout", w, r)
 	}
-	p, err := rw.WriteLock().Participants(ctx)
-	if err != nil || len(p) != 2 || p[0] != w || p[1] != r {
-		t.Fatalf("participants %q (%v), want [%s %s]", p, err, w, r)
+	// Each side lists its own nodes, as Curator's do.
+	if p, err := rw.WriteLock().Participants(ctx); err != nil || len(p) != 1 || p[0] != w {
+		t.Fatalf("write participants %q (%v), want [%s]", p, err, w)
+	}
+	if p, err := rw.ReadLock().Participants(ctx); err != nil || len(p) != 1 || p[0] != r {
+		t.Fatalf("read participants %q (%v), want [%s]", p, err, r)
 	}
 	rw.ReadLock().Unlock(ctx)
 	rw.WriteLock().Unlock(ctx)
@@ -78,8 +81,8 @@ func TestRWMutexWaitingWriterBlocksReaders(t *testing.T) {
 	got := make(chan error, 1)
 	go func() { got <- w.WriteLock().Lock(ctx) }()
 	waitFor(t, "writer queued", func() bool {
-		p, _ := r1.ReadLock().Participants(ctx)
-		return len(p) == 2
+		p, _ := r1.WriteLock().Participants(ctx)
+		return len(p) == 1
 	})
 	if err := r2.ReadLock().TryLock(ctx); !errors.Is(err, lock.ErrLocked) {
 		t.Fatalf("reader behind a waiting writer: %v, want ErrLocked", err)
