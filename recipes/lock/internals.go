@@ -115,9 +115,6 @@ func (q *queue) acquire(ctx context.Context, try bool) (*hold, error) {
 		if errors.Is(err, errNodeGone) && requeues < maxRequeues && ctx.Err() == nil {
 			continue
 		}
-		if errors.Is(err, ErrLocked) {
-			return nil, ErrLocked
-		}
 		return nil, fmt.Errorf("lock %s: %w", q.base, err)
 	}
 }

@@ -88,7 +88,7 @@ func (s *Semaphore) acquire(ctx context.Context, try bool) (*Lease, error) {
 		if errors.Is(err, errNodeGone) && requeues < maxRequeues && ctx.Err() == nil {
 			continue // the session was lost: start over, as Curator does
 		}
-		if err != nil && !errors.Is(err, ErrLocked) {
+		if err != nil {
 			err = fmt.Errorf("semaphore %s: %w", s.path, err)
 		}
 		return l, err

@@ -45,7 +45,7 @@ func (m *SemaphoreMutex) TryLock(ctx context.Context) error {
 	select {
 	case m.sem <- struct{}{}:
 	default:
-		return ErrLocked
+		return fmt.Errorf("lock %s: %w", m.s.path, ErrLocked)
 	}
 	return m.acquire(m.s.TryAcquire(ctx))
 }
