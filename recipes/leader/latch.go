@@ -355,6 +355,19 @@ func (l *Latch) Participants(ctx context.Context) ([]Participant, error) {
 	return participants(ctx, l.c, l.path, latchName)
 }
 
+// Leader returns the current leader, or the zero Participant if there is
+// none (Curator's getLeader).
+func (l *Latch) Leader(ctx context.Context) (Participant, error) {
+	return first(participants(ctx, l.c, l.path, latchName))
+}
+
+func first(p []Participant, err error) (Participant, error) {
+	if err != nil || len(p) == 0 {
+		return Participant{}, err
+	}
+	return p[0], nil
+}
+
 // participants reads the ids of the nodes at path named with name, in
 // order; nodes that vanish meanwhile are left out.
 func participants(ctx context.Context, c *client.Conn, path, name string) ([]Participant, error) {

@@ -54,6 +54,9 @@ func TestLatchLayout(t *testing.T) {
 	if _, err := l.Await(ctx); !errors.Is(err, leader.ErrClosed) {
 		t.Fatalf("Await after Close: %v", err)
 	}
+	if ld, err := l.Leader(ctx); err != nil || ld != (leader.Participant{}) {
+		t.Fatalf("Leader() of an empty election = %v (%v)", ld, err)
+	}
 }
 
 // TestLatchSuccession: participants lead one at a time, in the order they
@@ -81,6 +84,9 @@ func TestLatchSuccession(t *testing.T) {
 	p, err := latches[2].Participants(ctx)
 	if err != nil || fmt.Sprint(p) != "[{p0 true} {p1 false} {p2 false}]" {
 		t.Fatalf("participants %v (%v)", p, err)
+	}
+	if ld, err := latches[1].Leader(ctx); err != nil || ld != (leader.Participant{ID: "p0", Leader: true}) {
+		t.Fatalf("Leader() = %v (%v)", ld, err)
 	}
 	for i, l := range latches {
 		term, err := l.Await(ctx)

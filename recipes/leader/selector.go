@@ -119,6 +119,12 @@ func (s *Selector) Participants(ctx context.Context) ([]Participant, error) {
 	return participants(ctx, s.c, s.path, "lock-")
 }
 
+// Leader returns the current leader, or the zero Participant if there is
+// none (Curator's getLeader).
+func (s *Selector) Leader(ctx context.Context) (Participant, error) {
+	return first(s.Participants(ctx))
+}
+
 // Close leaves the election: it cancels lead's context, waits for it to
 // return and for the lock to be released.
 func (s *Selector) Close() error {
