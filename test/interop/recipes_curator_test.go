@@ -187,6 +187,7 @@ func TestCuratorRecipes(t *testing.T) {
 		t.Run("rwlock", func(t *testing.T) { curatorRWLock(ctx, t, a, c) })
 		t.Run("semaphore", func(t *testing.T) { curatorSemaphore(ctx, t, a, c) })
 		t.Run("semmutex", func(t *testing.T) { curatorSemaphoreMutex(ctx, t, a, c) })
+		t.Run("shared-semaphore", func(t *testing.T) { curatorSharedSemaphore(ctx, t, a, c) })
 		for _, kind := range []string{"mutex", "rw", "sem2", "semmutex"} {
 			t.Run("contend-"+kind, func(t *testing.T) { curatorContend(ctx, t, a, tg.addr, kind) })
 		}
@@ -357,6 +358,28 @@ func curatorSemaphoreMutex(ctx context.Context, t *testing.T, a *agent, c *clien
 	}
 	a.expect(t, "ACQUIRED", "try semmutex %s", path)
 	a.expect(t, "RELEASED", "release semmutex %s", path)
+}
+
+// curatorSharedSemaphore: a Go semaphore takes its limit from a count
+// that Curator's SharedCount writes, and follows its changes.
+func curatorSharedSemaphore(ctx context.Context, t *testing.T, a *agent, c *client.Conn) {
+	const path, count = "/curator-shared/sem", "/curator-shared/count"
+	a.expect(t, "DONE", "count %s 1", count)
+	s := lock.NewSharedSemaphore(c, path, count)
+	l, err := s.TryAcquire(ctx)
+	if err != nil {
+		t.Fatalf("first lease under a count of 1: %v", err)
+	}
+	if _, err := s.TryAcquire(ctx); !errors.Is(err, lock.ErrLocked) {
+		t.Fatalf("second lease under a count of 1: %v, want ErrLocked", err)
+	}
+	a.expect(t, "DONE", "count %s 2", count)
+	l2, err := s.TryAcquire(ctx)
+	if err != nil {
+		t.Fatalf("second lease after Curator set the count to 2: %v", err)
+	}
+	l.Release(ctx)
+	l2.Release(ctx)
 }
 
 // curatorContend runs one Curator contender and two Go contenders, each on

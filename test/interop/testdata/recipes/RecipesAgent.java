@@ -11,6 +11,7 @@ import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.recipes.leader.LeaderLatch;
 import org.apache.curator.framework.recipes.locks.InterProcessLock;
+import org.apache.curator.framework.recipes.shared.SharedCount;
 import org.apache.curator.framework.recipes.locks.InterProcessMutex;
 import org.apache.curator.framework.recipes.locks.InterProcessReadWriteLock;
 import org.apache.curator.framework.recipes.locks.InterProcessSemaphoreMutex;
@@ -35,6 +36,7 @@ import org.apache.zookeeper.KeeperException;
  *                               (examples/leader with a LeaderLatch, on a new session)
  *   latchjoin PATH ID        -> HELD once the LeaderLatch started (it stays in)
  *   latchleave PATH ID       -> RELEASED (closes that latch)
+ *   count PATH N             -> DONE (a SharedCount at PATH, seeded, then set to N)
  *   quit
  *
  * KIND is mutex, semmutex, read, write (InterProcessReadWriteLock) or semN
@@ -115,6 +117,14 @@ public class RecipesAgent {
                         latches.remove(f[1] + " " + f[2]).close();
                         System.out.println("RELEASED");
                         break;
+                    case "count": {
+                        SharedCount sc = new SharedCount(c, f[1], 0);
+                        sc.start();
+                        sc.setCount(Integer.parseInt(f[2]));
+                        sc.close();
+                        System.out.println("DONE");
+                        break;
+                    }
                     case "tickets":
                         tickets(f[1], f[2], Integer.parseInt(f[3]));
                         System.out.println("DONE");
