@@ -426,3 +426,37 @@ func TestMutexConnClosed(t *testing.T) {
 		t.Fatalf("lock after the holder closed its session: %v", err)
 	}
 }
+
+// TestMutexTokenAcrossContainerCleanup: the lock's parent is a container,
+// deleted by the server once empty, after which sequence numbers start
+// again at 0; the fencing token (czxid) still grows.
+func TestMutexTokenAcrossContainerCleanup(t *testing.T) {
+	ctx := ctxFor(t)
+	path := suite.Base(t) + "/lock"
+	c := connect(t)
+	m := lock.NewMutex(c, path)
+	var tokens []int64
+	for range 2 {
+		if err := m.Lock(ctx); err != nil {
+			t.Fatal(err)
+		}
+		tokens = append(tokens, m.Token())
+		if err := m.Unlock(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the empty container parent deleted", func() bool {
+		st, err := c.Exists(ctx, path)
+		return err == nil && st == nil
+	})
+	if err := m.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Unlock(ctx)
+	if !strings.HasSuffix(m.Node(), "-lock-0000000000") {
+		t.Fatalf("node %s: want the sequence to restart in the new parent", m.Node())
+	}
+	if m.Token() <= tokens[1] || tokens[1] <= tokens[0] {
+		t.Fatalf("tokens %v then %d: must grow across the parent's deletion", tokens, m.Token())
+	}
+}
