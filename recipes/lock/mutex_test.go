@@ -460,3 +460,40 @@ func TestMutexTokenAcrossContainerCleanup(t *testing.T) {
 		t.Fatalf("tokens %v then %d: must grow across the parent's deletion", tokens, m.Token())
 	}
 }
+
+// TestMutexWaiterSurvivesSuspend: a waiter keeps its place in line across
+// a connection loss its session survives.
+func TestMutexWaiterSurvivesSuspend(t *testing.T) {
+	ctx := ctxFor(t)
+	path := suite.Base(t) + "/lock"
+	holder := lock.NewMutex(connect(t), path)
+	if err := holder.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	px := testserver.NewProxy(t, suite.Addr(t))
+	c := testserver.Connect(t, px.Addr(), client.WithSessionTimeout(10*time.Second))
+	w := lock.NewMutex(c, path)
+	got := make(chan error, 1)
+	go func() { got <- w.Lock(ctx) }()
+	var queued string
+	waitFor(t, "waiter queued", func() bool {
+		p, _ := holder.Participants(ctx)
+		if len(p) == 2 {
+			queued = p[1]
+		}
+		return len(p) == 2
+	})
+	px.Cut(false)
+	waitState(t, c, client.Suspended)
+	waitState(t, c, client.Reconnected)
+	if err := holder.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	if w.Node() != queued {
+		t.Fatalf("waiter holds %s, want its node from before the connection loss %s", w.Node(), queued)
+	}
+	w.Unlock(ctx)
+}
