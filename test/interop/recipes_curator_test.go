@@ -194,6 +194,7 @@ func TestCuratorRecipes(t *testing.T) {
 		t.Run("ticketsale", func(t *testing.T) { curatorTicketSale(ctx, t, a, c, tg.addr, ticketsale) })
 		t.Run("latch", func(t *testing.T) { curatorLatch(ctx, t, a, c) })
 		t.Run("latch-examples", func(t *testing.T) { curatorLatchExamples(ctx, t, a, tg.addr, leaderBin) })
+		t.Run("throughput", func(t *testing.T) { curatorThroughput(ctx, t, a, c, tg.name) })
 	})
 }
 
@@ -692,6 +693,36 @@ func curatorLatchExamples(ctx context.Context, t *testing.T, a *agent, addr, bin
 		}
 	}
 	t.Logf("leaderships: %v", ivs)
+}
+
+// curatorThroughput logs uncontended mutex acquisitions per second of Go
+// and Curator on the same server, for issue 9's comparison. It asserts
+// nothing about speed: the machines are shared and noisy.
+func curatorThroughput(ctx context.Context, t *testing.T, a *agent, c *client.Conn, server string) {
+	if testing.Short() {
+		t.Skip("throughput figures skipped in -short mode")
+	}
+	const n = 500
+	ans, _ := a.do(t, 4*time.Minute, "bench /curator-bench/java %d", n)
+	javaRate, err := strconv.ParseFloat(strings.TrimPrefix(ans, "DONE "), 64)
+	if err != nil {
+		t.Fatalf("Curator bench: %q", ans)
+	}
+	m := lock.NewMutex(c, "/curator-bench/go")
+	var start time.Time
+	for i := range n + n/5 {
+		if i == n/5 { // after the same warm-up as Curator's
+			start = time.Now()
+		}
+		if err := m.Lock(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Unlock(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	goRate := n / time.Since(start).Seconds()
+	t.Logf("%s: uncontended mutex acquisitions/s: Go %.0f, Curator %.0f (Go/Curator %.2f)", server, goRate, javaRate, goRate/javaRate)
 }
 
 // waitUntil polls cond until it holds or 60s pass.

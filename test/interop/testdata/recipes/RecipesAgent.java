@@ -37,6 +37,8 @@ import org.apache.zookeeper.KeeperException;
  *   latchjoin PATH ID        -> HELD once the LeaderLatch started (it stays in)
  *   latchleave PATH ID       -> RELEASED (closes that latch)
  *   count PATH N             -> DONE (a SharedCount at PATH, seeded, then set to N)
+ *   bench PATH N             -> DONE <acquisitions per second> (N uncontended
+ *                               InterProcessMutex acquire/release, after a warm-up)
  *   quit
  *
  * KIND is mutex, semmutex, read, write (InterProcessReadWriteLock) or semN
@@ -123,6 +125,16 @@ public class RecipesAgent {
                         sc.setCount(Integer.parseInt(f[2]));
                         sc.close();
                         System.out.println("DONE");
+                        break;
+                    }
+                    case "bench": {
+                        InterProcessMutex m = new InterProcessMutex(c, f[1]);
+                        int n = Integer.parseInt(f[2]);
+                        for (int i = 0; i < n / 5; i++) { m.acquire(); m.release(); } // JIT warm-up
+                        long start = System.nanoTime();
+                        for (int i = 0; i < n; i++) { m.acquire(); m.release(); }
+                        double secs = (System.nanoTime() - start) / 1e9;
+                        System.out.println("DONE " + (long) (n / secs));
                         break;
                     }
                     case "tickets":
