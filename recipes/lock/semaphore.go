@@ -83,6 +83,9 @@ func (s *Semaphore) AcquireN(ctx context.Context, n int) ([]*Lease, error) {
 }
 
 func (s *Semaphore) acquire(ctx context.Context, try bool) (*Lease, error) {
+	if s.countPath == "" && s.max < 1 {
+		return nil, fmt.Errorf("semaphore %s: %d leases: %w", s.path, s.max, client.ErrBadArguments)
+	}
 	for requeues := 0; ; requeues++ {
 		l, err := s.acquireOnce(ctx, try)
 		if errors.Is(err, errNodeGone) && requeues < maxRequeues && ctx.Err() == nil {

@@ -186,6 +186,13 @@ func TestSharedSemaphore(t *testing.T) {
 	}
 }
 
+func TestSemaphoreNoLeases(t *testing.T) {
+	ctx := ctxFor(t)
+	if _, err := lock.NewSemaphore(connect(t), suite.Base(t)+"/sem", 0).Acquire(ctx); !errors.Is(err, client.ErrBadArguments) {
+		t.Fatalf("Acquire of a 0-lease semaphore: %v, want ErrBadArguments", err)
+	}
+}
+
 func TestSemaphoreAcquireN(t *testing.T) {
 	ctx := ctxFor(t)
 	path := suite.Base(t) + "/sem"
