@@ -86,7 +86,10 @@ func (s *Selector) Requeue() (bool, error) {
 		return false, nil
 	}
 	s.queued = true
-	s.queue <- struct{}{}
+	select {
+	case s.queue <- struct{}{}:
+	default: // a request is pending already
+	}
 	return true, nil
 }
 
@@ -152,29 +155,28 @@ func (s *Selector) run() {
 		case <-s.ctx.Done():
 			return
 		}
-		for s.ctx.Err() == nil {
+		for {
 			err := s.once(lock.NewMutex(s.c, s.path, opts...))
 			if s.ctx.Err() != nil {
-				break
+				return
 			}
 			if !s.autoRequeue {
-				// Leadership ended, or the lock could not be had (as
-				// Curator, without autoRequeue that ends the queueing):
-				// Requeue starts again.
+				if err != nil {
+					// As Curator: without autoRequeue a failure to get
+					// the lock ends the queueing; Requeue starts again.
+					s.mu.Lock()
+					s.queued = false
+					s.mu.Unlock()
+				}
 				break
 			}
 			if err != nil {
 				select { // do not spin on a persistent error
 				case <-time.After(retryPause):
 				case <-s.ctx.Done():
+					return
 				}
 			}
-		}
-		s.mu.Lock()
-		s.queued = false
-		s.mu.Unlock()
-		if s.ctx.Err() != nil {
-			return
 		}
 	}
 }
@@ -211,6 +213,9 @@ func (s *Selector) once(m *lock.Mutex) error {
 	s.mu.Lock()
 	s.leader, s.interrupt = false, nil
 	s.err = err
+	if !s.autoRequeue {
+		s.queued = false // Requeue may queue again from now on, as in Curator
+	}
 	s.mu.Unlock()
 	remove()
 	cancel()

@@ -26,7 +26,10 @@
 //
 // Lock and Acquire wait until the lock is granted or ctx ends; when ctx
 // ends they delete the node they created (as Curator does when acquire
-// times out), so that a cancelled contender never holds the lock later.
+// times out), so that a cancelled contender never holds the lock later. If
+// ctx ends before the reply to the node's create arrived, the node is found
+// by its protected name and deleted by the Conn in the background instead
+// (client.WithProtection), so that the cancel still returns at once.
 // TryLock and TryAcquire do not wait: they fail with [ErrLocked] at once if
 // the lock is taken. Unlock and Release delete the node with
 // Conn.DeleteGuaranteed, which keeps retrying in the background if the

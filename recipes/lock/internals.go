@@ -19,6 +19,14 @@ var errNodeGone = errors.New("lock: own lock node gone (session lost?)")
 // within one Lock (Curator lets its retry policy decide).
 const maxRequeues = 5
 
+// requeue reports whether a contender should queue again with a new node
+// after err: its node vanished, or its session expired under it (Curator's
+// retry loop retries SESSIONEXPIRED; the Conn opens a new session).
+func requeue(ctx context.Context, err error, requeues int) bool {
+	return (errors.Is(err, errNodeGone) || errors.Is(err, client.ErrSessionExpired)) &&
+		requeues < maxRequeues && ctx.Err() == nil
+}
+
 // predicate decides from the sorted children of the lock's path whether the
 // node named ours holds the lock; if not, it names the node to wait for.
 type predicate func(children []string, ours string) (holds bool, watch string, err error)
@@ -102,6 +110,9 @@ func (q *queue) acquire(ctx context.Context, try bool) (*hold, error) {
 	for requeues := 0; ; requeues++ {
 		p, st, err := q.c.CreateStat(ctx, q.base+"/"+q.name, q.data,
 			client.WithMode(client.EphemeralSequential), client.WithProtection(), client.WithParentsAsContainers())
+		if requeue(ctx, err, requeues) {
+			continue
+		}
 		if err != nil {
 			// A protected create that failed uncertainly has its node
 			// removed by the client in the background.
@@ -112,7 +123,7 @@ func (q *queue) acquire(ctx context.Context, try bool) (*hold, error) {
 			return startHold(q.c, p, st.Czxid), nil
 		}
 		deleteNode(ctx, q.c, p)
-		if errors.Is(err, errNodeGone) && requeues < maxRequeues && ctx.Err() == nil {
+		if requeue(ctx, err, requeues) {
 			continue
 		}
 		return nil, fmt.Errorf("lock %s: %w", q.base, err)

@@ -88,7 +88,7 @@ func (s *Semaphore) acquire(ctx context.Context, try bool) (*Lease, error) {
 	}
 	for requeues := 0; ; requeues++ {
 		l, err := s.acquireOnce(ctx, try)
-		if errors.Is(err, errNodeGone) && requeues < maxRequeues && ctx.Err() == nil {
+		if requeue(ctx, err, requeues) {
 			continue // the session was lost: start over, as Curator does
 		}
 		if err != nil {

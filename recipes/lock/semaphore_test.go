@@ -240,9 +240,10 @@ func TestSemaphoreCancelRemovesNodes(t *testing.T) {
 	if err := <-res; !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled Acquire: %v", err)
 	}
-	if p, _ := s.Participants(ctx); len(p) != 1 {
-		t.Fatalf("lease nodes %q after cancel, want only the holder's", p)
-	}
+	waitFor(t, "the cancelled waiter's lease node deleted", func() bool {
+		p, _ := s.Participants(ctx)
+		return len(p) == 1 && l.Node() == path+"/leases/"+p[0]
+	})
 	if locks, _ := c.Children(ctx, path+"/locks"); len(locks) != 0 {
 		t.Fatalf("locks nodes %q after cancel", locks)
 	}
