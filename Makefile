@@ -13,13 +13,13 @@ build:
 	$(GO) build -o bin/ ./cmd/...
 
 # Every test, with the race detector and without the test cache (several
-# suites start server binaries the cache cannot see); then the client suite once more
+# suites start server binaries the cache cannot see); then the client and recipes suites once more
 # against Apache ZooKeeper, so both servers pass the same suite. Interop and differential tests need the
 # Debian packages that .ci/run installs; without them they skip (unless
 # ZKGO_INTEROP_REQUIRED=1, as in CI).
 test:
 	$(GO) test -race -count=1 -timeout 18m ./...
-	ZKGO_TEST_TARGET=apache $(GO) test -race -count=1 -timeout 5m ./client/
+	ZKGO_TEST_TARGET=apache $(GO) test -race -count=1 -timeout 8m ./client/ ./recipes/...
 
 test-short:
 	$(GO) test -short ./...

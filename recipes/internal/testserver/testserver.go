@@ -1,0 +1,281 @@
+// Package testserver runs the recipes' test suites against one ZooKeeper
+// server, as the client's suite does: ZKGO_TEST_TARGET selects "zkgo"
+// (default, in-process) or "apache" (Apache ZooKeeper 3.8 from the Debian
+// jars). Main starts it for a TestMain; Addr hands its address to tests;
+// Proxy sits between a client and the server so that a test can cut the
+// connection (Suspended) or keep it cut until the session expires (Lost).
+// It is imported only by _test files.
+package testserver
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zkgo/zkgo/client"
+	zkconfig "github.com/zkgo/zkgo/config"
+	"github.com/zkgo/zkgo/internal/apachezk"
+	"github.com/zkgo/zkgo/server"
+)
+
+// TickTime is the servers' tick: sessions may last 2 to 20 ticks, so tests
+// can use session timeouts down to 400ms.
+const TickTime = 200 * time.Millisecond
+
+// SuperDigest makes digest user super:test the superuser, who can clean up
+// whatever a test left behind.
+const SuperDigest = "super:D/InIHSb7yEEbrWz8b9l71RjZJU="
+
+// Suite is the server a test binary runs against, set up by Main.
+type Suite struct {
+	addr string // "" when skipped
+	skip string // why tests needing a server are skipped
+}
+
+// Main starts the target server, runs the tests and stops it; TestMain
+// passes its result to os.Exit. If the server cannot be started the tests
+// that need it are skipped and examples left out, unless
+// ZKGO_INTEROP_REQUIRED=1 (CI), which makes that a failure.
+func Main(m *testing.M, s *Suite) int {
+	flag.Parse()
+	name := os.Getenv("ZKGO_TEST_TARGET")
+	if name == "" {
+		name = "zkgo"
+	}
+	var start func() (string, func(), error)
+	switch name {
+	case "zkgo":
+		start = startZkgo
+	case "apache":
+		start = startApache
+	default:
+		fmt.Fprintf(os.Stderr, "unknown ZKGO_TEST_TARGET %q (want zkgo or apache)\n", name)
+		return 2
+	}
+	addr, stop, err := start()
+	if err != nil {
+		if apachezk.Required() {
+			fmt.Fprintf(os.Stderr, "target %s: %v\n", name, err)
+			return 1
+		}
+		s.skip = fmt.Sprintf("target %s unavailable: %v", name, err)
+		fmt.Fprintln(os.Stderr, s.skip+"; skipping server tests and examples")
+		// Examples cannot skip: leave them out unless -run chose tests.
+		if f := flag.Lookup("test.run"); f != nil && f.Value.String() == "" {
+			flag.Set("test.run", "^(Test|Fuzz)")
+		}
+		return m.Run()
+	}
+	s.addr = addr
+	defer stop()
+	return m.Run()
+}
+
+// Addr returns the server's address, skipping tb if there is none.
+func (s *Suite) Addr(tb testing.TB) string {
+	tb.Helper()
+	if s.addr == "" {
+		tb.Skip(s.skip)
+	}
+	return s.addr
+}
+
+// ExampleAddr returns the server's address for examples, which run only
+// when there is one.
+func (s *Suite) ExampleAddr() string { return s.addr }
+
+// Connect opens a session to addr (10s session timeout unless opts say
+// otherwise) and closes it when the test ends.
+func Connect(tb testing.TB, addr string, opts ...client.Option) *client.Conn {
+	tb.Helper()
+	opts = append([]client.Option{client.WithSessionTimeout(10 * time.Second),
+		client.WithConnectTimeout(10 * time.Second)}, opts...)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := client.Connect(ctx, addr, opts...)
+	if err != nil {
+		tb.Fatalf("connect %s: %v", addr, err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	return c
+}
+
+// Base returns a path named after the test, empty and removed (as
+// superuser) when the test ends; tests work below it.
+func (s *Suite) Base(tb testing.TB) string {
+	tb.Helper()
+	p := "/" + strings.NewReplacer("/", "_", " ", "_").Replace(tb.Name())
+	s.remove(tb, p)
+	tb.Cleanup(func() { s.remove(tb, p) })
+	return p
+}
+
+func (s *Suite) remove(tb testing.TB, p string) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := client.Connect(ctx, s.Addr(tb), client.WithAuth("digest", []byte("super:test")))
+	if err != nil {
+		tb.Fatalf("connect for cleanup: %v", err)
+	}
+	defer c.Close()
+	if err := c.DeleteRecursive(ctx, p); err != nil && !errors.Is(err, client.ErrNoNode) {
+		tb.Errorf("cleanup %s: %v", p, err)
+	}
+}
+
+// startApache runs Apache ZooKeeper standalone on a free 127.0.0.1 port.
+func startApache() (string, func(), error) {
+	return apachezk.StartMain(apachezk.Options{
+		TickTime:    TickTime,
+		Config:      []string{"maxSessionTimeout=60000", "maxClientCnxns=0"},
+		SuperDigest: SuperDigest,
+		Properties: []string{
+			"zookeeper.extendedTypesEnabled=true",
+			"znode.container.checkIntervalMs=1000",
+		},
+	})
+}
+
+// startZkgo runs a zkgo server in this process with the settings Apache gets.
+func startZkgo() (string, func(), error) {
+	dir, err := os.MkdirTemp("", "zkgo-recipes-test-")
+	if err != nil {
+		return "", nil, err
+	}
+	cfg := zkconfig.Default()
+	cfg.TickTime = TickTime
+	cfg.MaxSessionTimeout = 60 * time.Second
+	cfg.MaxClientCnxns = 0
+	cfg.DataDir = dir
+	cfg.ExtendedTypesEnabled = true
+	cfg.ContainerCheckInterval = time.Second
+	cfg.FourLetterWhitelist = zkconfig.WordSet{"*": {}}
+	cfg.SuperDigest = SuperDigest
+	srv, err := server.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		srv.Close()
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	served := make(chan struct{})
+	go func() { srv.Serve(ln); close(served) }()
+	stop := func() {
+		srv.Close()
+		<-served
+		os.RemoveAll(dir)
+	}
+	return ln.Addr().String(), stop, nil
+}
+
+// Proxy is a TCP proxy in front of the server that a test can cut. It runs
+// one accept goroutine and two copy goroutines per link, all stopped and
+// awaited at the test's cleanup.
+type Proxy struct {
+	ln     net.Listener
+	target string
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	links  map[net.Conn]struct{} // guarded by mu: both ends of every link
+	refuse bool                  // guarded by mu: close new connections at once
+	closed bool                  // guarded by mu
+}
+
+// NewProxy starts a proxy to target on a free 127.0.0.1 port.
+func NewProxy(tb testing.TB, target string) *Proxy {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p := &Proxy{ln: ln, target: target, links: make(map[net.Conn]struct{})}
+	p.wg.Add(1)
+	go p.accept()
+	tb.Cleanup(p.close)
+	return p
+}
+
+// Addr returns the proxy's address, to connect clients to.
+func (p *Proxy) Addr() string { return p.ln.Addr().String() }
+
+func (p *Proxy) accept() {
+	defer p.wg.Done()
+	for {
+		down, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		refuse := p.refuse || p.closed
+		p.mu.Unlock()
+		if refuse {
+			down.Close()
+			continue
+		}
+		up, err := net.DialTimeout("tcp", p.target, 5*time.Second)
+		if err != nil {
+			down.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.links[down] = struct{}{}
+		p.links[up] = struct{}{}
+		p.mu.Unlock()
+		p.wg.Add(2)
+		go p.pipe(up, down)
+		go p.pipe(down, up)
+	}
+}
+
+func (p *Proxy) pipe(dst, src net.Conn) {
+	defer p.wg.Done()
+	io.Copy(dst, src)
+	dst.Close()
+	src.Close()
+	p.mu.Lock()
+	delete(p.links, dst)
+	delete(p.links, src)
+	p.mu.Unlock()
+}
+
+// Cut breaks every current link; with refuse set, new connections are also
+// closed at once until Resume, so that the session expires on the server.
+func (p *Proxy) Cut(refuse bool) {
+	p.mu.Lock()
+	p.refuse = refuse
+	for c := range p.links {
+		c.Close()
+	}
+	p.mu.Unlock()
+}
+
+// Resume accepts new connections again.
+func (p *Proxy) Resume() {
+	p.mu.Lock()
+	p.refuse = false
+	p.mu.Unlock()
+}
+
+func (p *Proxy) close() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	p.ln.Close()
+	p.Cut(true)
+	p.wg.Wait()
+}
