@@ -47,14 +47,16 @@ type Node struct {
 	leadChanged chan struct{} // guarded by leadMu; closed when leadReady or leaderID changes
 
 	// Cluster RPC (network nodes only).
-	rpc        *rpcServer        // nil without Config.RPCListener/RPCBindAddr
-	rpcAddrs   map[string]string // server id → cluster RPC address
-	rpcMu      sync.Mutex
-	leaderConn *leaderConn // guarded by rpcMu; to the current leader
-	peersMu    sync.Mutex
-	peers      map[string]time.Time // guarded by peersMu: followers heard from since this node last became leader
-	goMu       sync.Mutex
-	goStopped  bool // guarded by goMu: goFunc starts nothing more
+	rpc          *rpcServer        // nil without Config.RPCListener/RPCBindAddr
+	rpcAddrs     map[string]string // server id → cluster RPC address
+	rpcMu        sync.Mutex
+	leaderConn   *leaderConn // guarded by rpcMu; to the current leader
+	peersMu      sync.Mutex
+	peers        map[string]time.Time // guarded by peersMu: followers heard from since this node last became leader
+	failoverMu   sync.Mutex
+	fastFailover bool // guarded by failoverMu: heartbeat timeout shortened (failover.go)
+	goMu         sync.Mutex
+	goStopped    bool // guarded by goMu: goFunc starts nothing more
 
 	stop     chan struct{} // closed by Shutdown after raft stopped
 	wg       sync.WaitGroup
@@ -403,6 +405,9 @@ func (n *Node) setLeadership(gen uint64, ready bool) {
 // watchers if it changed.
 func (n *Node) setLeaderID() {
 	_, id := n.raft.LeaderWithID()
+	if id != "" {
+		n.leaderKnown()
+	}
 	n.leadMu.Lock()
 	defer n.leadMu.Unlock()
 	if string(id) == n.leaderID {

@@ -376,7 +376,10 @@ func (n *Node) toLeader() (*leaderConn, error) {
 	}
 	lc := &leaderConn{leaderID: string(id), nc: nc, pending: make(map[uint64]func(uint64, error))}
 	n.leaderConn = lc
-	n.goFunc(lc.readLoop)
+	n.goFunc(func() {
+		lc.readLoop()
+		n.leaderConnLost(lc.leaderID)
+	})
 	return lc, nil
 }
 
