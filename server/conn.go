@@ -248,11 +248,16 @@ func (c *conn) handshake(payload []byte) bool {
 		}
 		resp.SessionID, resp.Passwd = id, passwd
 	} else {
+		// Whether the session lives is the replicated state's answer and,
+		// in an ensemble, the leader's (which expires sessions); this
+		// server's own tracker may not know a session it has yet to apply.
 		s.db.mu.RLock()
 		si := s.db.sessions[req.SessionID]
 		valid := si != nil && bytes.Equal(si.passwd, req.Passwd)
 		s.db.mu.RUnlock()
-		valid = valid && s.tracker.touch(req.SessionID)
+		if !s.cfg.Distributed() {
+			valid = valid && s.tracker.touch(req.SessionID)
+		}
 		if valid {
 			err := c.claim(req.SessionID)
 			if err != nil && !errors.Is(err, proto.ErrSessionExpired) {
@@ -262,6 +267,7 @@ func (c *conn) handshake(payload []byte) bool {
 				return false
 			}
 			valid = err == nil
+			s.tracker.touch(req.SessionID)
 		}
 		if !valid {
 			s.logger.Info("invalid session, probably expired", "session", sessionHex(req.SessionID), "client", c.remote)

@@ -101,7 +101,7 @@ func (s *Server) claim(from string, session int64) error {
 	s.db.mu.RLock()
 	_, live := s.db.sessions[session]
 	s.db.mu.RUnlock()
-	if !live {
+	if !live || s.tracker.closing(session) {
 		return &replication.CodedError{Code: int32(proto.ErrSessionExpired), Msg: "server: session " + sessionHex(session) + " expired"}
 	}
 	s.owners.set(session, id)

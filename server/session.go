@@ -52,12 +52,16 @@ func (t *sessionTracker) remove(id int64) {
 func (t *sessionTracker) touch(id int64) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if id != 0 {
+		// Reported to the leader even if this server does not know the
+		// session yet: the leader's tracker is the one that counts.
+		t.touched[id] = struct{}{}
+	}
 	s := t.sessions[id]
 	if s == nil || s.closing {
 		return false
 	}
 	s.deadline = time.Now().Add(s.timeout)
-	t.touched[id] = struct{}{}
 	return true
 }
 
@@ -78,18 +82,31 @@ func (t *sessionTracker) takeTouched() []int64 {
 
 // resetFromDB re-reads every session from the database with a fresh
 // deadline (after a restore, a restart or a change of leader).
+//
+// The database stays read-locked until the new table is in place: applies
+// add and remove sessions under its write lock, and one that ran between
+// the read and the swap would be lost (a session the tracker never knows
+// is never expired, nor touched).
 func (t *sessionTracker) resetFromDB() {
 	t.srv.db.mu.RLock()
+	defer t.srv.db.mu.RUnlock()
 	fresh := make(map[int64]*tracked, len(t.srv.db.sessions))
 	now := time.Now()
 	for id, si := range t.srv.db.sessions {
 		d := time.Duration(si.timeout) * time.Millisecond
 		fresh[id] = &tracked{timeout: d, deadline: now.Add(d)}
 	}
-	t.srv.db.mu.RUnlock()
 	t.mu.Lock()
 	t.sessions = fresh
 	t.mu.Unlock()
+}
+
+// closing reports whether the session is being expired here (leader).
+func (t *sessionTracker) closing(id int64) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := t.sessions[id]
+	return s != nil && s.closing
 }
 
 // run expires sessions every half tick while this server is the ready
