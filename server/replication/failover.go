@@ -16,6 +16,34 @@ import (
 // (only this link broke), the other servers refuse the pre-vote and nothing
 // changes.
 
+// campaignNow makes a follower that knows no leader start an election at
+// once instead of after a heartbeat timeout: raft fires its heartbeat timer
+// right away when the timeout is lowered, and campaigns if the leader has
+// been silent for longer than the (restored) timeout, which a server that
+// just started, and has never heard a leader, always has. Apache's servers
+// likewise start their leader election as soon as they start, so an
+// ensemble serves within a second of its majority's start rather than
+// after syncLimit ticks. If a leader exists, the other servers refuse the
+// pre-vote and the server simply follows it.
+func (n *Node) campaignNow() {
+	if n.raft.State() != raft.Follower {
+		return
+	}
+	if _, id := n.raft.LeaderWithID(); id != "" {
+		return
+	}
+	n.failoverMu.Lock()
+	defer n.failoverMu.Unlock()
+	hb := n.raft.ReloadableConfig().HeartbeatTimeout
+	if err := n.raft.ReloadConfig(n.reloadable(hb - time.Millisecond)); err != nil {
+		n.cfg.Logger.Warn("cannot start an election early", "err", err)
+		return
+	}
+	if err := n.raft.ReloadConfig(n.reloadable(hb)); err != nil {
+		n.cfg.Logger.Warn("cannot restore the heartbeat timeout", "err", err)
+	}
+}
+
 // leaderConnLost runs when the connection to leader id broke or closed.
 func (n *Node) leaderConnLost(id string) {
 	if n.raft.State() != raft.Follower {

@@ -143,6 +143,9 @@ func Open(ctx context.Context, cfg Config, fsm FSM) (_ *Node, err error) {
 	go n.complete()
 	n.wg.Add(1)
 	go n.watchLeadership()
+	if n.rpc != nil {
+		n.campaignNow()
+	}
 	return n, nil
 }
 
