@@ -251,7 +251,7 @@ func isKnownKey(key string) bool {
 	case "tickTime", "initLimit", "syncLimit", "dataDir", "dataLogDir", "clientPort",
 		"clientPortAddress", "maxClientCnxns", "maxCnxns", "minSessionTimeout",
 		"maxSessionTimeout", "globalOutstandingLimit", "4lw.commands.whitelist",
-		"extendedTypesEnabled", "snapCount", "autopurge.snapRetainCount",
+		"extendedTypesEnabled", "readonlymode.enabled", "snapCount", "autopurge.snapRetainCount",
 		"autopurge.purgeInterval", "forceSync", "jute.maxbuffer",
 		"znode.container.checkIntervalMs", "znode.container.maxPerMinute",
 		"DigestAuthenticationProvider.superDigest", "peerType", "standaloneEnabled",

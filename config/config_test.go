@@ -109,6 +109,7 @@ func TestParseKeys(t *testing.T) {
 		{"4lw.commands.whitelist=", func(c *Config) bool { return c.FourLetterWhitelist.String() == "srvr" }},
 		{"extendedTypesEnabled=TRUE", func(c *Config) bool { return c.ExtendedTypesEnabled }},
 		{"zookeeper.extendedTypesEnabled=true", func(c *Config) bool { return c.ExtendedTypesEnabled }},
+		{"readonlymode.enabled=true", func(c *Config) bool { return c.ReadOnlyModeEnabled && len(c.Unknown) == 0 }},
 		{"snapCount=5000", func(c *Config) bool { return c.SnapCount == 5000 }},
 		{"autopurge.snapRetainCount=10", func(c *Config) bool { return c.AutopurgeSnapRetainCount == 10 }},
 		{"autopurge.snapRetainCount=1", func(c *Config) bool { return c.AutopurgeSnapRetainCount == 3 && len(c.Warnings) == 1 }},

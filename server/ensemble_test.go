@@ -28,7 +28,7 @@ type member struct {
 	addr string
 }
 
-// startEnsemble starts n participants on 127.0.0.1 with a 100 ms tick.
+// startEnsemble starts n participants on 127.0.0.1 with a 200 ms tick.
 func startEnsemble(t *testing.T, n int) []*member {
 	t.Helper()
 	ms := newEnsemble(t, n, 0)
@@ -51,6 +51,9 @@ func newEnsemble(t *testing.T, n, observers int) []*member {
 		cfg := hConfig(t)
 		cfg.MyID = int64(i + 1)
 		cfg.Servers = servers
+		// A 1 s heartbeat timeout (5 ticks): a loaded 2-core machine under
+		// -race must not make followers give up on a live leader.
+		cfg.TickTime = 200 * time.Millisecond
 		cfg.InitLimit, cfg.SyncLimit = 10, 5
 		cfg.ExtendedTypesEnabled = true
 		ms[i] = &member{cfg: cfg}

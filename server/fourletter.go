@@ -107,7 +107,7 @@ func (s *Server) serving() bool {
 		ready, _ := s.node.Leadership()
 		return ready
 	case "follower", "observer":
-		id, _ := s.node.Leader()
+		id, _ := s.node.LeaderID()
 		return id != ""
 	}
 	return false

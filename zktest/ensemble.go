@@ -50,7 +50,7 @@ func StartEnsemble(tb testing.TB, n int, opts ...Option) *Ensemble {
 	e := &Ensemble{tb: tb}
 	for i := range n {
 		cfg := newConfig(tb)
-		cfg.TickTime = 100 * time.Millisecond
+		cfg.TickTime = 200 * time.Millisecond
 		cfg.InitLimit, cfg.SyncLimit = 10, 5
 		cfg.MyID = int64(i + 1)
 		cfg.Servers = lines

@@ -1,6 +1,8 @@
 package replication
 
 import (
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -52,6 +54,8 @@ func (n *Node) leaderConnLost(id string) {
 	if _, cur := n.raft.LeaderWithID(); string(cur) != id {
 		return // the leader changed already: this was the old one's
 	}
+	n.setReachable(id, false)
+	n.goFunc(func() { n.replaceDeadLeader(id) })
 	n.goMu.Lock()
 	stopped := n.goStopped
 	n.goMu.Unlock()
@@ -101,4 +105,57 @@ func (n *Node) reloadable(hb time.Duration) raft.ReloadableConfig {
 	rc.HeartbeatTimeout = hb
 	rc.ElectionTimeout = hb
 	return rc
+}
+
+// replaceDeadLeader starts an election at once when leader id is gone: its
+// cluster port refuses connections (the process died or stopped), so no
+// heartbeat will come. Of the voters still up, the one with the highest id
+// whose log is at least as complete as this server's campaigns, as
+// Apache's election would pick it; the others wait, and vote for it. The
+// campaign goes through raft's leadership-transfer path (a TimeoutNow
+// request this server sends itself), whose votes are granted even by
+// servers that have not yet noticed the leader's death; raft's term and
+// log checks still decide who may win.
+func (n *Node) replaceDeadLeader(id string) {
+	if !n.isVoter(n.cfg.ID) || n.raft.State() != raft.Follower {
+		return
+	}
+	if addr := n.rpcAddrs[id]; addr != "" {
+		if nc, err := net.DialTimeout("tcp", addr, n.cfg.LeaderLeaseTimeout); err == nil {
+			nc.Close()
+			return // the leader's process is there: only the link broke
+		}
+	}
+	self, err := strconv.ParseInt(n.cfg.ID, 10, 64)
+	if err != nil {
+		return
+	}
+	mine := n.raft.LastIndex()
+	for _, s := range n.Servers() {
+		other, err := strconv.ParseInt(s.ID, 10, 64)
+		if err != nil || !s.Voter || s.ID == id || other <= self || n.rpcAddrs[s.ID] == "" {
+			continue
+		}
+		if last, err := peerLastIndex(n.rpcAddrs[s.ID], n.cfg.LeaderLeaseTimeout); err == nil && last >= mine {
+			return // a higher id with as complete a log campaigns
+		}
+	}
+	if _, cur := n.raft.LeaderWithID(); string(cur) != id || n.raft.State() != raft.Follower {
+		return // a leader was elected meanwhile, or raft campaigns already
+	}
+	n.cfg.Logger.Info("the leader is gone: starting an election now", "leader", id, "last_index", mine)
+	req := &raft.TimeoutNowRequest{RPCHeader: raft.RPCHeader{ID: []byte(n.cfg.ID), Addr: []byte(n.address)}}
+	if err := n.trans.TimeoutNow(raft.ServerID(n.cfg.ID), raft.ServerAddress(n.address), req, &raft.TimeoutNowResponse{}); err != nil {
+		n.cfg.Logger.Warn("cannot start an election", "err", err)
+	}
+}
+
+// isVoter reports whether server id votes, in the latest membership.
+func (n *Node) isVoter(id string) bool {
+	for _, s := range n.Servers() {
+		if s.ID == id {
+			return s.Voter
+		}
+	}
+	return false
 }

@@ -44,6 +44,7 @@ type Node struct {
 	leadGen     uint64        // guarded by leadMu; bumped on every leader signal
 	leadReady   bool          // guarded by leadMu
 	leaderID    string        // guarded by leadMu; the leader this node follows or is
+	unreachable string        // guarded by leadMu; a leader whose cluster port this follower cannot reach
 	leadChanged chan struct{} // guarded by leadMu; closed when leadReady or leaderID changes
 
 	// Cluster RPC (network nodes only).
@@ -417,16 +418,42 @@ func (n *Node) setLeaderID() {
 		return
 	}
 	n.leaderID = string(id)
+	n.unreachable = ""
+	n.changedLocked()
+}
+
+// changedLocked wakes LeaderID and Leadership watchers. leadMu is held.
+func (n *Node) changedLocked() {
 	close(n.leadChanged)
 	n.leadChanged = make(chan struct{})
 }
 
-// LeaderID returns the id of the leader this node knows (itself when it
-// leads), "" when there is none, and a channel closed at the next change of
-// it or of Leadership.
+// setReachable records whether this follower reaches leader id's cluster
+// port. A follower that cannot has lost its leader, as an Apache follower
+// whose connection to the leader broke has, whatever raft believes until
+// its heartbeat timeout.
+func (n *Node) setReachable(id string, ok bool) {
+	n.leadMu.Lock()
+	defer n.leadMu.Unlock()
+	switch {
+	case !ok && n.unreachable != id && n.leaderID == id:
+		n.unreachable = id
+		n.changedLocked()
+	case ok && n.unreachable == id:
+		n.unreachable = ""
+		n.changedLocked()
+	}
+}
+
+// LeaderID returns the id of the leader this node follows (itself when it
+// leads), "" when there is none or a follower cannot reach it, and a
+// channel closed at the next change of it or of Leadership.
 func (n *Node) LeaderID() (id string, changed <-chan struct{}) {
 	n.leadMu.Lock()
 	defer n.leadMu.Unlock()
+	if n.leaderID == n.unreachable {
+		return "", n.leadChanged
+	}
 	return n.leaderID, n.leadChanged
 }
 

@@ -372,8 +372,10 @@ func (n *Node) toLeader() (*leaderConn, error) {
 	}
 	nc, err := net.DialTimeout("tcp", addr, rpcDialTimeout)
 	if err != nil {
+		n.setReachable(string(id), false)
 		return nil, fmt.Errorf("%w: dialing leader %s at %s: %w", ErrNotLeader, id, addr, err)
 	}
+	n.setReachable(string(id), true)
 	lc := &leaderConn{leaderID: string(id), nc: nc, pending: make(map[uint64]func(uint64, error))}
 	n.leaderConn = lc
 	n.goFunc(func() {
