@@ -64,6 +64,18 @@ func (o serverOpts) tick() time.Duration {
 	return o.tickTime
 }
 
+// ensembleTick is the tick of an ensemble target: tickTime if set, else
+// 500ms, the ensemble packages' default. The tick also times an ensemble's
+// failure detection (syncLimit ticks), and at 2s a fresh zkgo ensemble
+// waits 10s for its first election. The 10s sessions the suites ask for
+// are granted as by the standalone servers.
+func (o serverOpts) ensembleTick() time.Duration {
+	if o.tickTime == 0 {
+		return 500 * time.Millisecond
+	}
+	return o.tickTime
+}
+
 // target is one running server, or ensemble of servers, under test.
 type target struct {
 	name string // a backend's name
@@ -207,7 +219,13 @@ func sharedConfig() []string {
 func serverConfig(o serverOpts) []string {
 	cfg := sharedConfig()
 	if o.readOnly {
-		cfg = append(cfg, "readonlymode.enabled=true")
+		// Apache reads readonlymode.enabled as a system property only
+		// (apacheProperties). Since 3.7 its read-only server refuses to
+		// create global sessions, so read-only clients need local sessions
+		// (the Apache docs say so since apache/zookeeper#1922), which
+		// become global when they create an ephemeral.
+		cfg = append(cfg, "readonlymode.enabled=true",
+			"localSessionsEnabled=true", "localSessionsUpgradingEnabled=true")
 	}
 	return cfg
 }
@@ -287,7 +305,7 @@ func startApacheEnsemble(t *testing.T, o serverOpts) *target {
 	requireJava(t)
 	e := apachezk.StartEnsemble(t, apachezk.EnsembleOptions{
 		Voters:     ensembleSize,
-		TickTime:   o.tick(),
+		TickTime:   o.ensembleTick(),
 		Config:     serverConfig(o),
 		Properties: apacheProperties(o),
 		Heap:       "256m",
@@ -302,7 +320,7 @@ func startZkgoEnsemble(t *testing.T, o serverOpts) *target {
 	t.Helper()
 	e := zkgoproc.StartEnsemble(t, zkgoproc.EnsembleOptions{
 		Voters:   ensembleSize,
-		TickTime: o.tick(),
+		TickTime: o.ensembleTick(),
 		Config:   serverConfig(o),
 	})
 	return ensembleTarget(t, "zkgo-ensemble", e)
