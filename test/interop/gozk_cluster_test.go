@@ -61,18 +61,6 @@ func waitNotServing(t *testing.T, addr string) {
 	}
 }
 
-// startStopped starts the members a previous scenario left stopped and
-// waits until every member serves.
-func (tg *target) startStopped(t *testing.T) {
-	t.Helper()
-	for i := range tg.members.Size() {
-		if !tg.members.Running(i) {
-			tg.startMember(t, i)
-		}
-	}
-	tg.waitServing(t)
-}
-
 // goZKBasicCluster: two clients on different servers see each other's
 // writes after sync, and a watch set through one server fires for a write
 // made through another.
@@ -113,12 +101,16 @@ func goZKBasicCluster(t *testing.T, tg *target, root string) {
 }
 
 // goZKClientFailover: the server a client is on dies; the client resumes its
-// session on another server with its ephemeral, reads what it wrote and
-// writes again. The server comes back with everything written meanwhile.
+// session on another server with its ephemeral and its digest identity
+// (go-zookeeper sends its auth again), reads what it wrote and writes again.
+// The server comes back with everything written meanwhile.
 func goZKClientFailover(t *testing.T, tg *target, root string) {
 	c, log := connectGoZK(t, tg.addr, 10*time.Second)
+	must(t, c.AddAuth("digest", []byte("alice:secret")), "add auth")
 	mustCreate(t, c, root, "foo-cluster", 0)
 	mustCreate(t, c, root+"/e", "", zk.FlagEphemeral)
+	_, err := c.Create(root+"/private", []byte("alice's"), 0, zk.DigestACL(zk.PermAll, "alice", "secret"))
+	must(t, err, "create private")
 	sid := c.SessionID()
 	was := c.Server()
 	on := tg.member(t, was)
@@ -139,6 +131,9 @@ func goZKClientFailover(t *testing.T, tg *target, root string) {
 	}
 	if st := mustStat(t, c, root+"/e"); st.EphemeralOwner != sid {
 		t.Fatalf("ephemeral owner after the failover = %#x, want %#x", st.EphemeralOwner, sid)
+	}
+	if data, _, err := c.Get(root + "/private"); err != nil || string(data) != "alice's" {
+		t.Fatalf("digest-protected read after the failover = %q, %v", data, err)
 	}
 	_, err = c.Set(root, []byte("after failover"), 0)
 	must(t, err, "set after the failover")

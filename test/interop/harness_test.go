@@ -303,14 +303,20 @@ const ensembleSize = 3
 func startApacheEnsemble(t *testing.T, o serverOpts) *target {
 	t.Helper()
 	requireJava(t)
-	e := apachezk.StartEnsemble(t, apachezk.EnsembleOptions{
+	opts := apachezk.EnsembleOptions{
 		Voters:     ensembleSize,
 		TickTime:   o.ensembleTick(),
 		Config:     serverConfig(o),
 		Properties: apacheProperties(o),
 		Heap:       "256m",
+	}
+	return startEnsemble(t, "apache-ensemble", func(dir string) (*ensemble.Ensemble, error) {
+		e, err := apachezk.NewEnsemble(dir, opts)
+		if err != nil {
+			return nil, err
+		}
+		return e.Ensemble, nil
 	})
-	return ensembleTarget(t, "apache-ensemble", e.Ensemble)
 }
 
 // startZkgoEnsemble starts zkgo's cmd/zkserver on ensembleSize voters with
@@ -318,12 +324,62 @@ func startApacheEnsemble(t *testing.T, o serverOpts) *target {
 // processes that a test kills by PID.
 func startZkgoEnsemble(t *testing.T, o serverOpts) *target {
 	t.Helper()
-	e := zkgoproc.StartEnsemble(t, zkgoproc.EnsembleOptions{
+	opts := zkgoproc.EnsembleOptions{
 		Voters:   ensembleSize,
 		TickTime: o.ensembleTick(),
 		Config:   serverConfig(o),
+	}
+	return startEnsemble(t, "zkgo-ensemble", func(dir string) (*ensemble.Ensemble, error) {
+		return zkgoproc.NewEnsemble(t, dir, opts)
 	})
-	return ensembleTarget(t, "zkgo-ensemble", e)
+}
+
+// startEnsemble writes an ensemble's configuration with newEnsemble, starts
+// every member and waits until they serve. Its ports were free when chosen,
+// but a parallel test's connection may take one before the member binds
+// it: then it starts over on other ports, as startServer does.
+func startEnsemble(t *testing.T, name string, newEnsemble func(dir string) (*ensemble.Ensemble, error)) *target {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		e, err := newEnsemble(t.TempDir())
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		err = startMembers(e)
+		if err == nil {
+			t.Cleanup(func() {
+				e.Close()
+				if t.Failed() {
+					for i := range e.Size() {
+						t.Logf("%s server %d (%s) log tail:\n%s", name, i+1, e.Addr(i), e.LogTail(i, 40))
+					}
+				}
+			})
+			return ensembleTarget(t, name, e)
+		}
+		var logs strings.Builder
+		for i := range e.Size() {
+			fmt.Fprintf(&logs, "--- server %d (%s) log tail ---\n%s\n", i+1, e.Addr(i), e.LogTail(i, 40))
+		}
+		e.Close()
+		if attempt < 3 && strings.Contains(strings.ToLower(err.Error()+logs.String()), "address already in use") {
+			t.Logf("%s: a port was taken, starting over: %v", name, err)
+			continue
+		}
+		t.Fatalf("start %s: %v\n%s", name, err, logs.String())
+	}
+}
+
+// startMembers starts every member of e and waits until they serve.
+func startMembers(e *ensemble.Ensemble) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*serverStartTimeout)
+	defer cancel()
+	for i := range e.Size() {
+		if err := e.Start(ctx, i); err != nil {
+			return err
+		}
+	}
+	return e.WaitServing(ctx)
 }
 
 // ensembleTarget checks, as for a standalone server, that every member
@@ -386,6 +442,18 @@ func (tg *target) waitServing(t *testing.T) {
 	if err := tg.members.WaitServing(ctx); err != nil {
 		t.Fatalf("%s: %v", tg.name, err)
 	}
+}
+
+// startStopped starts the members a previous scenario left stopped and
+// waits until every member serves.
+func (tg *target) startStopped(t *testing.T) {
+	t.Helper()
+	for i := range tg.members.Size() {
+		if !tg.members.Running(i) {
+			tg.startMember(t, i)
+		}
+	}
+	tg.waitServing(t)
 }
 
 // freePort returns a 127.0.0.1 TCP port that was free a moment ago.
