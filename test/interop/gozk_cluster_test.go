@@ -215,7 +215,7 @@ func goZKLeaderFailover(t *testing.T, tg *target, root string) {
 // is back the client resumes its session (its timeout runs again from the
 // new leader's start) with its ephemeral.
 func goZKNoQuorum(t *testing.T, tg *target, root string) {
-	c, log := connectGoZK(t, tg.addr, 4*time.Second)
+	c, log := connectGoZK(t, tg.addr, 8*time.Second)
 	mustCreate(t, c, root, "", 0)
 	mustCreate(t, c, root+"/e", "", zk.FlagEphemeral)
 	sid := c.SessionID()
