@@ -101,9 +101,9 @@ func goZKBasicCluster(t *testing.T, tg *target, root string) {
 }
 
 // goZKClientFailover: the server a client is on dies; the client resumes its
-// session on another server with its ephemeral and its digest identity
-// (go-zookeeper sends its auth again), reads what it wrote and writes again.
-// The server comes back with everything written meanwhile.
+// session on another server with its ephemeral, its watch and its digest
+// identity (go-zookeeper sends its auth again), reads what it wrote and
+// writes again. The server comes back with everything written meanwhile.
 func goZKClientFailover(t *testing.T, tg *target, root string) {
 	c, log := connectGoZK(t, tg.addr, 10*time.Second)
 	must(t, c.AddAuth("digest", []byte("alice:secret")), "add auth")
@@ -112,11 +112,19 @@ func goZKClientFailover(t *testing.T, tg *target, root string) {
 	_, err := c.Create(root+"/private", []byte("alice's"), 0, zk.DigestACL(zk.PermAll, "alice", "secret"))
 	must(t, err, "create private")
 	sid := c.SessionID()
+	_, _, gw, err := c.ExistsW(root + "/gap")
+	must(t, err, "existsW gap")
 	was := c.Server()
 	on := tg.member(t, was)
 	mark := len(log.waitFor(t, "nothing", func([]zk.Event) bool { return true }))
 
 	tg.killMember(t, on)
+	// Another client creates the watched node while c moves: go-zookeeper
+	// sets its watches again on the new server (SetWatches with the last
+	// zxid it saw), which fires the event for a change it missed.
+	other, _ := connectGoZK(t, tg.addr, 10*time.Second)
+	mustCreate(t, other, root+"/gap", "", 0)
+	expectEvent(t, gw, zk.EventNodeCreated, root+"/gap")
 	evs := log.waitFor(t, "the session back on another server", func(evs []zk.Event) bool {
 		return indexOfState(evs, mark, zk.StateHasSession) >= 0
 	})
