@@ -94,7 +94,8 @@ func (l *testLogger) Printf(format string, args ...any) {
 	}
 }
 
-// connectGoZK opens a session and waits until it is established.
+// connectGoZK opens a session on the connect string addr (go-zookeeper
+// takes the servers as a list) and waits until it is established.
 func connectGoZK(t *testing.T, addr string, sessionTimeout time.Duration) (*zk.Conn, *eventLog) {
 	t.Helper()
 	log := newEventLog()
@@ -104,7 +105,7 @@ func connectGoZK(t *testing.T, addr string, sessionTimeout time.Duration) (*zk.C
 		logger.done = true
 		logger.mu.Unlock()
 	})
-	c, _, err := zk.Connect([]string{addr}, sessionTimeout,
+	c, _, err := zk.Connect(strings.Split(addr, ","), sessionTimeout,
 		zk.WithEventCallback(log.add), zk.WithLogger(logger), zk.WithLogInfo(false))
 	if err != nil {
 		t.Fatalf("connect %s: %v", addr, err)
@@ -128,6 +129,15 @@ func expectEvent(t *testing.T, ch <-chan zk.Event, typ zk.EventType, path string
 	case <-time.After(eventTimeout):
 		t.Fatalf("no %v on %s within %v", typ, path, eventTimeout)
 	}
+}
+
+// syncGoZK makes c's server catch up with the leader, so that c's next read
+// sees every write other sessions completed before: in an ensemble another
+// session may be on a server that has not applied them yet.
+func syncGoZK(t *testing.T, c *zk.Conn, path string) {
+	t.Helper()
+	_, err := c.Sync(path)
+	must(t, err, "sync "+path)
 }
 
 func must(t *testing.T, err error, what string) {
@@ -378,6 +388,7 @@ func goZKEphemeralClose(t *testing.T, addr, root string) {
 	mustCreate(t, observer, root, "", 0)
 	mustCreate(t, owner, root+"/e", "", zk.FlagEphemeral)
 	seq := mustCreate(t, owner, root+"/s-", "", zk.FlagEphemeralSequential)
+	syncGoZK(t, observer, root)
 	ok, _, ew, err := observer.ExistsW(root + "/e")
 	must(t, err, "existsW")
 	if !ok {
@@ -397,15 +408,24 @@ func goZKEphemeralClose(t *testing.T, addr, root string) {
 
 // TestGoZKSessionExpiry cuts a client off long enough for the server to expire
 // its session: its ephemerals vanish and the client learns it on reconnect.
+// In an ensemble the client reaches every member through its own proxy, and
+// all of them are cut: the leader expires the session nobody touches.
 func TestGoZKSessionExpiry(t *testing.T) {
 	t.Parallel()
 	forEachTarget(t, serverOpts{tickTime: time.Second}, func(t *testing.T, tg *target) {
 		const root = "/gozk-expiry"
-		px := startProxy(t, tg.addr)
-		owner, ownerLog := connectGoZK(t, px.addr(), 2*time.Second)
+		var proxies []*proxy
+		var via []string
+		for _, a := range tg.addrs() {
+			px := startProxy(t, a)
+			proxies = append(proxies, px)
+			via = append(via, px.addr())
+		}
+		owner, ownerLog := connectGoZK(t, strings.Join(via, ","), 2*time.Second)
 		observer, _ := connectGoZK(t, tg.addr, 10*time.Second)
 		mustCreate(t, observer, root, "", 0)
 		mustCreate(t, owner, root+"/e", "", zk.FlagEphemeral)
+		syncGoZK(t, observer, root)
 		if st := mustStat(t, observer, root+"/e"); st.EphemeralOwner != owner.SessionID() {
 			t.Fatalf("ephemeralOwner %#x, want %#x", st.EphemeralOwner, owner.SessionID())
 		}
@@ -414,9 +434,13 @@ func TestGoZKSessionExpiry(t *testing.T) {
 		oldSession := owner.SessionID()
 		mark := len(ownerLog.waitFor(t, "nothing", func([]zk.Event) bool { return true }))
 
-		px.block()
+		for _, px := range proxies {
+			px.block()
+		}
 		expectEvent(t, ew, zk.EventNodeDeleted, root+"/e")
-		px.unblock()
+		for _, px := range proxies {
+			px.unblock()
+		}
 
 		ownerLog.waitFor(t, "StateExpired then a new session", func(evs []zk.Event) bool {
 			i := indexOfState(evs, mark, zk.StateExpired)
@@ -724,6 +748,7 @@ func goZKDigestACL(t *testing.T, addr, root string) {
 	}
 
 	for name, c := range map[string]*zk.Conn{"anonymous": anon, "bob": bob} {
+		syncGoZK(t, c, root)
 		_, _, err := c.Get(private)
 		wantErr(t, err, zk.ErrNoAuth, name+" get")
 		_, err = c.Set(private, []byte("no"), -1)
@@ -764,6 +789,7 @@ func goZKDigestACL(t *testing.T, addr, root string) {
 	if !reflect.DeepEqual(acl, wantACL) {
 		t.Fatalf("auth ACL = %+v, want %+v", acl, wantACL)
 	}
+	syncGoZK(t, super, root)
 	acl, _, err = super.GetACL(authNode)
 	must(t, err, "super getACL auth")
 	wantACL[0].ID = digestID("alice", "secret")
@@ -777,6 +803,7 @@ func goZKDigestACL(t *testing.T, addr, root string) {
 	ro := root + "/ro"
 	_, err = alice.Create(ro, []byte("r"), 0, zk.WorldACL(zk.PermRead))
 	must(t, err, "create read-only")
+	syncGoZK(t, anon, root)
 	if _, _, err := anon.Get(ro); err != nil {
 		t.Fatalf("anonymous read of world-readable node: %v", err)
 	}

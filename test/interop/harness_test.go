@@ -17,18 +17,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zkgo/zkgo/internal/apachezk"
+	"github.com/zkgo/zkgo/internal/ensemble"
 	"github.com/zkgo/zkgo/internal/zkgoproc"
 )
 
 // Environment variables that steer the suite.
 const (
 	// envTargets lists the servers to judge, separated by commas or spaces:
-	// "apache", "zkgo" or both. Default: defaultTargets.
+	// any of "apache", "zkgo" (standalone servers), "apache-ensemble" and
+	// "zkgo-ensemble" (3-voter ensembles). Default: defaultTargets.
 	envTargets = "ZKGO_TARGETS"
 	// envRequired set to 1 (CI) turns a missing tool into a failure instead of a skip.
 	envRequired = "ZKGO_INTEROP_REQUIRED"
 
-	defaultTargets = "apache,zkgo"
+	defaultTargets = "apache,zkgo,apache-ensemble,zkgo-ensemble"
 )
 
 const (
@@ -49,6 +52,9 @@ func TestMain(m *testing.M) {
 type serverOpts struct {
 	// tickTime is ZooKeeper's tick; sessions may last 2 to 20 ticks. Zero means 2s.
 	tickTime time.Duration
+	// readOnly sets readonlymode.enabled: an ensemble member without a
+	// quorum serves read-only sessions to clients that ask for them.
+	readOnly bool
 }
 
 func (o serverOpts) tick() time.Duration {
@@ -58,23 +64,46 @@ func (o serverOpts) tick() time.Duration {
 	return o.tickTime
 }
 
-// target is one running server under test.
+// ensembleTick is the tick of an ensemble target: tickTime if set, else
+// 500ms, the ensemble packages' default. The tick also times an ensemble's
+// failure detection (syncLimit ticks), and at 2s a fresh zkgo ensemble
+// waits 10s for its first election. The 10s sessions the suites ask for
+// are granted as by the standalone servers.
+func (o serverOpts) ensembleTick() time.Duration {
+	if o.tickTime == 0 {
+		return 500 * time.Millisecond
+	}
+	return o.tickTime
+}
+
+// target is one running server, or ensemble of servers, under test.
 type target struct {
-	name string // "apache" or "zkgo"
-	addr string // 127.0.0.1:port of the client port
-	// stop kills the server by PID and waits for it; safe to call more than once.
+	name string // a backend's name
+	// addr is the connect string: 127.0.0.1:port of a standalone server's
+	// client port, or every ensemble member's, separated by commas.
+	addr string
+	// stop kills the server(s) by PID and waits; safe to call more than once.
 	// It is also registered with t.Cleanup.
 	stop func()
+	// members are the servers of an ensemble target, which tests stop and
+	// start by index (myid-1); nil for a standalone server.
+	members *ensemble.Ensemble
 }
 
 // backend knows how to start one kind of server.
 type backend struct {
-	name  string
-	start func(t *testing.T, o serverOpts) *target
+	name     string
+	ensemble bool // a replicated ensemble rather than one standalone server
+	start    func(t *testing.T, o serverOpts) *target
 }
 
 func backends() []backend {
-	return []backend{{"apache", startApache}, {"zkgo", startZkgo}}
+	return []backend{
+		{"apache", false, startApache},
+		{"zkgo", false, startZkgo},
+		{"apache-ensemble", true, startApacheEnsemble},
+		{"zkgo-ensemble", true, startZkgoEnsemble},
+	}
 }
 
 // enabledBackends returns the backends named in ZKGO_TARGETS.
@@ -94,20 +123,42 @@ func enabledBackends(t *testing.T) []backend {
 			}
 		}
 		if !found {
-			t.Fatalf("%s=%q: unknown target %q (want apache, zkgo)", envTargets, spec, name)
+			t.Fatalf("%s=%q: unknown target %q (want apache, zkgo, apache-ensemble, zkgo-ensemble)", envTargets, spec, name)
 		}
 	}
 	return out
 }
 
-// forEachTarget runs fn as a parallel subtest per enabled target, each with a fresh server.
+// forEachTarget runs fn as a parallel subtest per enabled target, each with
+// a fresh server or ensemble; fn must accept a connect string of several
+// servers.
 func forEachTarget(t *testing.T, o serverOpts, fn func(t *testing.T, tg *target)) {
 	t.Helper()
+	runTargets(t, o, func(backend) bool { return true }, fn)
+}
+
+// forEachEnsemble is forEachTarget for the ensemble targets only: fn stops
+// and starts servers of tg.members.
+func forEachEnsemble(t *testing.T, o serverOpts, fn func(t *testing.T, tg *target)) {
+	t.Helper()
+	runTargets(t, o, func(b backend) bool { return b.ensemble }, fn)
+}
+
+func runTargets(t *testing.T, o serverOpts, want func(backend) bool, fn func(t *testing.T, tg *target)) {
+	t.Helper()
+	ran := false
 	for _, b := range enabledBackends(t) {
+		if !want(b) {
+			continue
+		}
+		ran = true
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
 			fn(t, b.start(t, o))
 		})
+	}
+	if !ran {
+		t.Skipf("no target of this kind in %s=%q", envTargets, os.Getenv(envTargets))
 	}
 }
 
@@ -164,6 +215,38 @@ func sharedConfig() []string {
 	}
 }
 
+// serverConfig is sharedConfig plus the settings o asks for.
+func serverConfig(o serverOpts) []string {
+	cfg := sharedConfig()
+	if o.readOnly {
+		// Apache reads readonlymode.enabled as a system property only
+		// (apacheProperties). Since 3.7 its read-only server refuses to
+		// create global sessions, so read-only clients need local sessions
+		// (the Apache docs say so since apache/zookeeper#1922), which
+		// become global when they create an ephemeral.
+		cfg = append(cfg, "readonlymode.enabled=true",
+			"localSessionsEnabled=true", "localSessionsUpgradingEnabled=true")
+	}
+	return cfg
+}
+
+// apacheProperties are the JVM system properties that carry serverConfig to
+// Apache: the keys it reads only as properties (znode.container.*,
+// readonlymode.enabled) or reads before zoo.cfg could set them.
+func apacheProperties(o serverOpts) []string {
+	props := []string{
+		"zookeeper.4lw.commands.whitelist=*",
+		"zookeeper.admin.enableServer=false",
+		"zookeeper.extendedTypesEnabled=true",
+		"znode.container.checkIntervalMs=1000",
+		"zookeeper.DigestAuthenticationProvider.superDigest=" + superDigest,
+	}
+	if o.readOnly {
+		props = append(props, "readonlymode.enabled=true")
+	}
+	return props
+}
+
 // zooCfg renders the zoo.cfg Apache reads.
 func zooCfg(o serverOpts, dataDir string, port int) string {
 	var b strings.Builder
@@ -171,7 +254,7 @@ func zooCfg(o serverOpts, dataDir string, port int) string {
 	fmt.Fprintf(&b, "dataDir=%s\n", dataDir)
 	fmt.Fprintf(&b, "clientPort=%d\n", port)
 	b.WriteString("clientPortAddress=127.0.0.1\n")
-	for _, l := range sharedConfig() {
+	for _, l := range serverConfig(o) {
 		b.WriteString(l + "\n")
 	}
 	return b.String()
@@ -181,7 +264,7 @@ func startApache(t *testing.T, o serverOpts) *target {
 	t.Helper()
 	java := requireJava(t)
 	return startServer(t, "apache", o, func(cfg string) *exec.Cmd {
-		return exec.Command(java,
+		args := []string{
 			"-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
 			"-cp", strings.Join([]string{
 				filepath.Join(javaDir, "zookeeper.jar"),
@@ -189,12 +272,11 @@ func startApache(t *testing.T, o serverOpts) *target {
 				filepath.Join(javaDir, "slf4j-api.jar"),
 				filepath.Join(javaDir, "slf4j-simple.jar"),
 			}, ":"),
-			"-Dzookeeper.4lw.commands.whitelist=*",
-			"-Dzookeeper.admin.enableServer=false",
-			"-Dzookeeper.extendedTypesEnabled=true",
-			"-Dznode.container.checkIntervalMs=1000",
-			"-Dzookeeper.DigestAuthenticationProvider.superDigest="+superDigest,
-			"org.apache.zookeeper.server.ZooKeeperServerMain", cfg)
+		}
+		for _, p := range apacheProperties(o) {
+			args = append(args, "-D"+p)
+		}
+		return exec.Command(java, append(args, "org.apache.zookeeper.server.ZooKeeperServerMain", cfg)...)
 	})
 }
 
@@ -202,7 +284,7 @@ func startApache(t *testing.T, o serverOpts) *target {
 // waits, on top of zkgoproc's srvr and session checks, for ruok as for Apache.
 func startZkgo(t *testing.T, o serverOpts) *target {
 	t.Helper()
-	z := zkgoproc.Start(t, zkgoproc.Options{TickTime: o.tick(), Config: sharedConfig(), StartTimeout: serverStartTimeout})
+	z := zkgoproc.Start(t, zkgoproc.Options{TickTime: o.tick(), Config: serverConfig(o), StartTimeout: serverStartTimeout})
 	ctx, cancel := context.WithTimeout(context.Background(), serverStartTimeout)
 	defer cancel()
 	if err := ready(ctx, z.Addr()); err != nil {
@@ -211,6 +293,167 @@ func startZkgo(t *testing.T, o serverOpts) *target {
 	t.Logf("zkgo server up on %s (pid %d)", z.Addr(), z.Pid())
 	// Kill, as for Apache: the suites need no orderly shutdown.
 	return &target{name: "zkgo", addr: z.Addr(), stop: z.Kill}
+}
+
+// ensembleSize is the number of voters of the ensemble targets.
+const ensembleSize = 3
+
+// startApacheEnsemble starts Apache ZooKeeper's QuorumPeerMain on ensembleSize
+// voters with the settings of the standalone target.
+func startApacheEnsemble(t *testing.T, o serverOpts) *target {
+	t.Helper()
+	requireJava(t)
+	opts := apachezk.EnsembleOptions{
+		Voters:     ensembleSize,
+		TickTime:   o.ensembleTick(),
+		Config:     serverConfig(o),
+		Properties: apacheProperties(o),
+		Heap:       "256m",
+	}
+	return startEnsemble(t, "apache-ensemble", func(dir string) (*ensemble.Ensemble, error) {
+		e, err := apachezk.NewEnsemble(dir, opts)
+		if err != nil {
+			return nil, err
+		}
+		return e.Ensemble, nil
+	})
+}
+
+// startZkgoEnsemble starts zkgo's cmd/zkserver on ensembleSize voters with
+// the zoo.cfg lines the standalone zkgo target gets: like Apache's, real
+// processes that a test kills by PID.
+func startZkgoEnsemble(t *testing.T, o serverOpts) *target {
+	t.Helper()
+	opts := zkgoproc.EnsembleOptions{
+		Voters:   ensembleSize,
+		TickTime: o.ensembleTick(),
+		Config:   serverConfig(o),
+	}
+	return startEnsemble(t, "zkgo-ensemble", func(dir string) (*ensemble.Ensemble, error) {
+		return zkgoproc.NewEnsemble(t, dir, opts)
+	})
+}
+
+// startEnsemble writes an ensemble's configuration with newEnsemble, starts
+// every member and waits until they serve. Its ports were free when chosen,
+// but a parallel test's connection may take one before the member binds
+// it: then it starts over on other ports, as startServer does.
+func startEnsemble(t *testing.T, name string, newEnsemble func(dir string) (*ensemble.Ensemble, error)) *target {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		e, err := newEnsemble(t.TempDir())
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		err = startMembers(e)
+		if err == nil {
+			t.Cleanup(func() {
+				e.Close()
+				if t.Failed() {
+					for i := range e.Size() {
+						t.Logf("%s server %d (%s) log tail:\n%s", name, i+1, e.Addr(i), e.LogTail(i, 40))
+					}
+				}
+			})
+			return ensembleTarget(t, name, e)
+		}
+		var logs strings.Builder
+		for i := range e.Size() {
+			fmt.Fprintf(&logs, "--- server %d (%s) log tail ---\n%s\n", i+1, e.Addr(i), e.LogTail(i, 40))
+		}
+		e.Close()
+		if attempt < 3 && strings.Contains(strings.ToLower(err.Error()+logs.String()), "address already in use") {
+			t.Logf("%s: a port was taken, starting over: %v", name, err)
+			continue
+		}
+		t.Fatalf("start %s: %v\n%s", name, err, logs.String())
+	}
+}
+
+// startMembers starts every member of e and waits until they serve.
+func startMembers(e *ensemble.Ensemble) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*serverStartTimeout)
+	defer cancel()
+	for i := range e.Size() {
+		if err := e.Start(ctx, i); err != nil {
+			return err
+		}
+	}
+	return e.WaitServing(ctx)
+}
+
+// ensembleTarget checks, as for a standalone server, that every member
+// answers ruok and accepts a session, and returns the target.
+func ensembleTarget(t *testing.T, name string, e *ensemble.Ensemble) *target {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), serverStartTimeout)
+	defer cancel()
+	for i := range e.Size() {
+		if err := ready(ctx, e.Addr(i)); err != nil {
+			t.Fatalf("%s: server %d on %s not ready: %v", name, i+1, e.Addr(i), err)
+		}
+	}
+	t.Logf("%s up on %s (leader: server %d)", name, e.ConnectString(), e.Leader()+1)
+	return &target{name: name, addr: e.ConnectString(), stop: e.Close, members: e}
+}
+
+// addrs splits the connect string into the servers' addresses.
+func (tg *target) addrs() []string { return strings.Split(tg.addr, ",") }
+
+// member returns the index of the ensemble member whose client address is addr.
+func (tg *target) member(t *testing.T, addr string) int {
+	t.Helper()
+	for i := range tg.members.Size() {
+		if tg.members.Addr(i) == addr {
+			return i
+		}
+	}
+	t.Fatalf("%s: no member on %q (connect string %s)", tg.name, addr, tg.addr)
+	return -1
+}
+
+// killMember kills ensemble member i (kill -9: a crash, as the standalone
+// targets are stopped) and waits for it to exit.
+func (tg *target) killMember(t *testing.T, i int) {
+	t.Helper()
+	if err := tg.members.Kill(i); err != nil {
+		t.Fatalf("%s: kill server %d: %v", tg.name, i+1, err)
+	}
+	t.Logf("%s: killed server %d (%s)", tg.name, i+1, tg.members.Addr(i))
+}
+
+// startMember starts ensemble member i again on its data and returns once
+// it answers on its client port (it may not serve yet).
+func (tg *target) startMember(t *testing.T, i int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), serverStartTimeout)
+	defer cancel()
+	if err := tg.members.Start(ctx, i); err != nil {
+		t.Fatalf("%s: start server %d: %v", tg.name, i+1, err)
+	}
+	t.Logf("%s: started server %d (%s)", tg.name, i+1, tg.members.Addr(i))
+}
+
+// waitServing waits until every running member serves and one leads.
+func (tg *target) waitServing(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), serverStartTimeout)
+	defer cancel()
+	if err := tg.members.WaitServing(ctx); err != nil {
+		t.Fatalf("%s: %v", tg.name, err)
+	}
+}
+
+// startStopped starts the members a previous scenario left stopped and
+// waits until every member serves.
+func (tg *target) startStopped(t *testing.T) {
+	t.Helper()
+	for i := range tg.members.Size() {
+		if !tg.members.Running(i) {
+			tg.startMember(t, i)
+		}
+	}
+	tg.waitServing(t)
 }
 
 // freePort returns a 127.0.0.1 TCP port that was free a moment ago.

@@ -1,11 +1,13 @@
 """Shared helpers for the kazoo interop scripts.
 
-Every script takes the server address (host:port) as argv[1], works under its
-own root znode, prints OK on success and raises (exit status 1) on failure.
+Every script takes the connect string (host:port, or several separated by
+commas) as argv[1], works under its own root znode, prints OK on success and
+raises (exit status 1) on failure.
 """
 import logging
 import sys
 import threading
+import time
 
 from kazoo.client import KazooClient
 
@@ -20,10 +22,27 @@ def hosts():
     return sys.argv[1]
 
 
-def connect(chroot="", **kwargs):
-    c = KazooClient(hosts=hosts() + chroot, timeout=10.0, **kwargs)
+def connect(chroot="", server=None, **kwargs):
+    """Starts a client on the connect string, or on one server (host:port)."""
+    c = KazooClient(hosts=(server or hosts()) + chroot, timeout=10.0, **kwargs)
     c.start(timeout=WAIT)
     return c
+
+
+def control(request):
+    """Asks the Go test that runs this script to act on the ensemble (see
+    control in kazoo_cluster_test.go), e.g. "kill-server-of 0x1f", and
+    returns its one-line answer."""
+    print("CONTROL " + request, flush=True)
+    answer = sys.stdin.readline()
+    if not answer:
+        raise SystemExit("no answer from the test to %r" % request)
+    return answer.strip()
+
+
+def session(client):
+    """The client's session id in hex, as control requests name it."""
+    return "0x%x" % client.client_id[0]
 
 
 def check(cond, msg, *args):
@@ -40,6 +59,14 @@ def expect(exc, fn, *args, **kwargs):
     except Exception as e:  # noqa: BLE001 - report the wrong exception
         raise AssertionError("%s: raised %r, want %s" % (fn.__name__, e, exc.__name__))
     raise AssertionError("%s: no exception, want %s" % (fn.__name__, exc.__name__))
+
+
+def eventually(pred, what):
+    """Polls pred until it holds, for at most WAIT seconds."""
+    deadline = time.monotonic() + WAIT
+    while not pred():
+        check(time.monotonic() < deadline, "timed out waiting for %s", what)
+        time.sleep(0.05)
 
 
 def wait(event, what):

@@ -18,6 +18,7 @@ check(len(got) == 1 and got[0].id.scheme == "digest" and got[0].id.id == acl.id.
       "acl %r, want %r", got, acl)
 
 for who in (anon, bob):
+    who.sync(ROOT)  # in an ensemble, catch up with alice's writes first
     expect(NoAuthError, who.get, private)
     expect(NoAuthError, who.set, private, b"x")
     expect(NoAuthError, who.get_children, private)
@@ -31,13 +32,16 @@ check(super_.get(private)[0] == b"t", "super read")
 # All for alice, read-only for the world.
 ro = ROOT + "/ro"
 alice.create(ro, b"r", acl=[make_digest_acl("alice", "secret", all=True)])
+anon.sync(ROOT)
 expect(NoAuthError, anon.get, ro)
 alice.set_acls(ro, [make_digest_acl("alice", "secret", all=True), ACL(Permissions.READ, ANYONE_ID_UNSAFE)])
+anon.sync(ROOT)
 check(anon.get(ro)[0] == b"r", "world read")
 expect(NoAuthError, anon.set, ro, b"w")
 check(alice.get_acls(ro)[1].aversion == 1, "aversion after set_acls")
 alice.set(ro, b"w")
 
+super_.sync(ROOT)  # the recursive delete lists the children first
 super_.delete(ROOT, recursive=True)
 for cl in (alice, anon, bob, super_):
     cl.stop()

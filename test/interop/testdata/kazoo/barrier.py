@@ -8,6 +8,7 @@ a, b = connect(), connect()
 bar_a, bar_b = a.Barrier(ROOT), b.Barrier(ROOT)
 check(bar_b.wait(timeout=0.1), "no barrier must not block")
 bar_a.create()
+b.sync(ROOT)  # in an ensemble, b's server may not have applied a's create yet
 check(not bar_b.wait(timeout=0.3), "wait returned while the barrier stands")
 passed = threading.Event()
 th = threading.Thread(target=lambda: bar_b.wait(timeout=WAIT) and passed.set())

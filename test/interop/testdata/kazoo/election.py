@@ -29,6 +29,7 @@ for _ in range(3):
         check(len(leaders) == len(order) + 1, "two leaders at once: %r", leaders)
         current = leaders[-1]
     order.append(current)
+    clients[0].sync(ROOT)  # see the previous leader's node gone, as the new leader did
     contenders = elections[0].contenders()
     check(contenders[0] == "node-%d" % current, "leader %d but contenders %r", current, contenders)
     release[current].set()  # step down: the next contender takes over

@@ -11,6 +11,7 @@ for v in (b"one", b"two", b"three"):
 q.put(b"urgent", priority=1)
 check(len(q) == 4, "queue length %d", len(q))
 qb = b.Queue(ROOT)
+b.sync(ROOT)  # in an ensemble, catch up with a's puts before taking them
 got = [qb.get() for _ in range(4)]
 check(got == [b"urgent", b"one", b"two", b"three"], "queue order %r", got)
 check(qb.get() is None, "empty queue returned an item")
@@ -27,6 +28,7 @@ check(lqb.holds_lock(), "holds lock")
 check(lqb.release(), "release")
 check(lqb.get(timeout=WAIT) == b"job-2", "released job comes back")
 check(lqb.consume(), "consume again")
+a.sync(ROOT + "-locking")
 check(len(lq) == 0, "locking queue not empty: %d", len(lq))
 
 # A blocked get wakes up when an item arrives.
