@@ -32,11 +32,6 @@ func TestKazooReadOnly(t *testing.T) {
 	t.Parallel()
 	requireKazoo(t)
 	forEachEnsemble(t, serverOpts{tickTime: clusterTick, readOnly: true}, func(t *testing.T, tg *target) {
-		if tg.name == "zkgo-ensemble" {
-			// With readonlymode.enabled known to config, this passes.
-			t.Skip("zkgo bug: zoo.cfg's readonlymode.enabled=true is logged as an unknown key and ignored " +
-				"(config.isKnownKey lacks it), so read-only mode is off and read_only clients get no session")
-		}
 		runKazooScript(t, tg, "readonly")
 	})
 }
