@@ -60,8 +60,17 @@ func newTransport(cfg *Config, log *hclogAdapter) (t noHeartbeatFastPath, addr s
 	tr := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream:  stream,
 		MaxPool: 3,
-		Timeout: 10 * time.Second,
-		Logger:  log.Named("transport"),
+		// No pipelined replication: with it, a follower's refusal (a
+		// stale term, a log mismatch) can leave the leader's replication
+		// goroutine and the pipeline's decoder waiting on each other for
+		// ever, so that the follower gets no more entries and raft's
+		// Shutdown never returns (seen in zktest's failover test; the
+		// same deadlock is described in grafana/pyroscope#5518). Batching
+		// (maxBatch entries per request) carries the throughput instead.
+		// TestNoPipelinedReplication guards it.
+		MaxRPCsInFlight: 1,
+		Timeout:         10 * time.Second,
+		Logger:          log.Named("transport"),
 	})
 	return noHeartbeatFastPath{tr}, stream.advertise.String(), nil
 }

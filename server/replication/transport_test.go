@@ -1,6 +1,7 @@
 package replication
 
 import (
+	"errors"
 	"reflect"
 	"testing"
 
@@ -61,5 +62,23 @@ func TestHeartbeatFastPathDisabled(t *testing.T) {
 	}
 	if networked.Address() != cfg.Listener.Addr().String() {
 		t.Fatalf("Address = %s, want %s", networked.Address(), cfg.Listener.Addr())
+	}
+}
+
+// TestNoPipelinedReplication checks that the TCP transport Open builds
+// refuses pipelines, so that raft replicates with one request at a time
+// (see newTransport).
+func TestNoPipelinedReplication(t *testing.T) {
+	cfg := Config{ID: "1", DataDir: t.TempDir(), Listener: listen(t), Logger: testLogger(t)}
+	if err := cfg.setDefaults(); err != nil {
+		t.Fatal(err)
+	}
+	tr, _, err := newTransport(&cfg, newHclogAdapter(cfg.Logger))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if _, err := tr.AppendEntriesPipeline("2", "127.0.0.1:1"); !errors.Is(err, raft.ErrPipelineReplicationNotSupported) {
+		t.Fatalf("AppendEntriesPipeline: %v, want ErrPipelineReplicationNotSupported", err)
 	}
 }
