@@ -1,7 +1,6 @@
 package replication
 
 import (
-	"net"
 	"strconv"
 	"time"
 
@@ -121,9 +120,11 @@ func (n *Node) replaceDeadLeader(id string) {
 		return
 	}
 	if addr := n.rpcAddrs[id]; addr != "" {
-		if nc, err := net.DialTimeout("tcp", addr, n.cfg.LeaderLeaseTimeout); err == nil {
-			nc.Close()
-			return // the leader's process is there: only the link broke
+		// A round trip, not just a dial: a process being killed may still
+		// complete a connection on its closing listener.
+		if _, err := peerLastIndex(addr, n.cfg.LeaderLeaseTimeout); err == nil {
+			n.cfg.Logger.Info("the connection to the leader broke, but it answers: waiting for its heartbeats", "leader", id)
+			return
 		}
 	}
 	self, err := strconv.ParseInt(n.cfg.ID, 10, 64)
@@ -144,7 +145,7 @@ func (n *Node) replaceDeadLeader(id string) {
 		return // a leader was elected meanwhile, or raft campaigns already
 	}
 	n.cfg.Logger.Info("the leader is gone: starting an election now", "leader", id, "last_index", mine)
-	req := &raft.TimeoutNowRequest{RPCHeader: raft.RPCHeader{ID: []byte(n.cfg.ID), Addr: []byte(n.address)}}
+	req := &raft.TimeoutNowRequest{RPCHeader: raft.RPCHeader{ProtocolVersion: raft.ProtocolVersionMax, ID: []byte(n.cfg.ID), Addr: []byte(n.address)}}
 	if err := n.trans.TimeoutNow(raft.ServerID(n.cfg.ID), raft.ServerAddress(n.address), req, &raft.TimeoutNowResponse{}); err != nil {
 		n.cfg.Logger.Warn("cannot start an election", "err", err)
 	}
