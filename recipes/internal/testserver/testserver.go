@@ -17,13 +17,13 @@ import (
 	"net"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/zkgo/zkgo/client"
 	zkconfig "github.com/zkgo/zkgo/config"
 	"github.com/zkgo/zkgo/internal/apachezk"
+	"github.com/zkgo/zkgo/internal/netproxy"
 	"github.com/zkgo/zkgo/server"
 )
 
@@ -182,100 +182,31 @@ func startZkgo() (string, func(), error) {
 	return ln.Addr().String(), stop, nil
 }
 
-// Proxy is a TCP proxy in front of the server that a test can cut. It runs
-// one accept goroutine and two copy goroutines per link, all stopped and
-// awaited at the test's cleanup.
+// Proxy is a TCP proxy in front of the server that a test can cut
+// (internal/netproxy); it is closed at the test's cleanup.
 type Proxy struct {
-	ln     net.Listener
-	target string
-	wg     sync.WaitGroup
-
-	mu     sync.Mutex
-	links  map[net.Conn]struct{} // guarded by mu: both ends of every link
-	refuse bool                  // guarded by mu: close new connections at once
-	closed bool                  // guarded by mu
+	*netproxy.Proxy
 }
 
 // NewProxy starts a proxy to target on a free 127.0.0.1 port.
 func NewProxy(tb testing.TB, target string) *Proxy {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := netproxy.Listen(target)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	p := &Proxy{ln: ln, target: target, links: make(map[net.Conn]struct{})}
-	p.wg.Add(1)
-	go p.accept()
-	tb.Cleanup(p.close)
-	return p
-}
-
-// Addr returns the proxy's address, to connect clients to.
-func (p *Proxy) Addr() string { return p.ln.Addr().String() }
-
-func (p *Proxy) accept() {
-	defer p.wg.Done()
-	for {
-		down, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		refuse := p.refuse || p.closed
-		p.mu.Unlock()
-		if refuse {
-			down.Close()
-			continue
-		}
-		up, err := net.DialTimeout("tcp", p.target, 5*time.Second)
-		if err != nil {
-			down.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.links[down] = struct{}{}
-		p.links[up] = struct{}{}
-		p.mu.Unlock()
-		p.wg.Add(2)
-		go p.pipe(up, down)
-		go p.pipe(down, up)
-	}
-}
-
-func (p *Proxy) pipe(dst, src net.Conn) {
-	defer p.wg.Done()
-	io.Copy(dst, src)
-	dst.Close()
-	src.Close()
-	p.mu.Lock()
-	delete(p.links, dst)
-	delete(p.links, src)
-	p.mu.Unlock()
+	tb.Cleanup(func() { p.Close() })
+	return &Proxy{p}
 }
 
 // Cut breaks every current link; with refuse set, new connections are also
-// closed at once until Resume, so that the session expires on the server.
+// refused until Resume, so that the session expires on the server.
 func (p *Proxy) Cut(refuse bool) {
-	p.mu.Lock()
-	p.refuse = refuse
-	for c := range p.links {
-		c.Close()
+	p.Proxy.Cut()
+	if !refuse {
+		p.Proxy.Heal()
 	}
-	p.mu.Unlock()
 }
 
 // Resume accepts new connections again.
-func (p *Proxy) Resume() {
-	p.mu.Lock()
-	p.refuse = false
-	p.mu.Unlock()
-}
-
-func (p *Proxy) close() {
-	p.mu.Lock()
-	p.closed = true
-	p.mu.Unlock()
-	p.ln.Close()
-	p.Cut(true)
-	p.wg.Wait()
-}
+func (p *Proxy) Resume() { p.Proxy.Heal() }
