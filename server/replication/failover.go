@@ -107,14 +107,16 @@ func (n *Node) reloadable(hb time.Duration) raft.ReloadableConfig {
 }
 
 // replaceDeadLeader starts an election at once when leader id is gone: its
-// cluster port refuses connections (the process died or stopped), so no
-// heartbeat will come. Of the voters still up, the one with the highest id
+// cluster port does not answer a status call (the process died or
+// stopped), so no heartbeat will come. Of the voters still up, the one with the highest id
 // whose log is at least as complete as this server's campaigns, as
 // Apache's election would pick it; the others wait, and vote for it. The
 // campaign goes through raft's leadership-transfer path (a TimeoutNow
 // request this server sends itself), whose votes are granted even by
 // servers that have not yet noticed the leader's death; raft's term and
-// log checks still decide who may win.
+// log checks still decide who may win. Were the leader alive with only its
+// cluster port out of this server's reach, that would cost one needless
+// election, never a second leader in a term.
 func (n *Node) replaceDeadLeader(id string) {
 	if !n.isVoter(n.cfg.ID) || n.raft.State() != raft.Follower {
 		return
