@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/zkgo/zkgo/config"
+	"github.com/zkgo/zkgo/internal/netproxy"
 )
 
 // Ensemble is an in-process zkgo ensemble on 127.0.0.1: n servers with
@@ -19,12 +21,17 @@ import (
 type Ensemble struct {
 	tb      testing.TB
 	servers []*Server
+	// links are the proxies through which server from reaches server to's
+	// raft and cluster ports, by {from, to}: Partition cuts them.
+	links map[[2]int][]*netproxy.Proxy
 }
 
 // StartEnsemble starts n voting servers and waits until they serve: one
 // leader, the others followers. opts apply to every server (WithTickTime,
-// WithConfig, WithLogger); the default tick is 100 ms, so a dead leader is
-// replaced within about a second. Everything stops when the test ends.
+// WithConfig, WithLogger); the default tick is 200 ms, so a silent leader
+// is replaced within about two seconds and a loaded machine does not make
+// followers give up on a live one. Every server reaches the others through
+// proxies that Partition can cut. Everything stops when the test ends.
 func StartEnsemble(tb testing.TB, n int, opts ...Option) *Ensemble {
 	tb.Helper()
 	if n < 1 {
@@ -40,15 +47,28 @@ func StartEnsemble(tb testing.TB, n int, opts ...Option) *Ensemble {
 		lns = append(lns, ln)
 		ports[i] = ln.Addr().(*net.TCPAddr).Port
 	}
-	for _, ln := range lns {
-		ln.Close()
+	e := &Ensemble{tb: tb, links: make(map[[2]int][]*netproxy.Proxy)}
+	// Registered before the servers' cleanups, so it runs after them.
+	tb.Cleanup(e.closeLinks)
+	via := func(from, to, target int) int {
+		p, err := netproxy.Listen(fmt.Sprintf("127.0.0.1:%d", target))
+		if err != nil {
+			tb.Fatalf("zktest: %v", err)
+		}
+		e.links[[2]int{from, to}] = append(e.links[[2]int{from, to}], p)
+		_, port, _ := net.SplitHostPort(p.Addr())
+		v, _ := strconv.Atoi(port)
+		return v
 	}
-	var lines []config.Server
 	for i := range n {
-		lines = append(lines, config.Server{ID: int64(i + 1), Host: "127.0.0.1", QuorumPort: ports[3*i+1], ElectionPort: ports[3*i+2]})
-	}
-	e := &Ensemble{tb: tb}
-	for i := range n {
+		var lines []config.Server
+		for j := range n {
+			quorum, election := ports[3*j+1], ports[3*j+2]
+			if j != i {
+				quorum, election = via(i, j, quorum), via(i, j, election)
+			}
+			lines = append(lines, config.Server{ID: int64(j + 1), Host: "127.0.0.1", QuorumPort: quorum, ElectionPort: election})
+		}
 		cfg := newConfig(tb)
 		cfg.TickTime = 200 * time.Millisecond
 		cfg.InitLimit, cfg.SyncLimit = 10, 5
@@ -63,6 +83,11 @@ func StartEnsemble(tb testing.TB, n int, opts ...Option) *Ensemble {
 		}
 		e.servers = append(e.servers, &Server{tb: tb, cfg: cfg, log: o.logger, addr: fmt.Sprintf("127.0.0.1:%d", ports[3*i])})
 	}
+	// The ports stay held until every proxy is bound, so that no proxy
+	// takes one of them.
+	for _, ln := range lns {
+		ln.Close()
+	}
 	for i, s := range e.servers {
 		if err := s.start(s.addr); err != nil {
 			tb.Fatalf("zktest: server %d: %v", i+1, err)
@@ -71,6 +96,31 @@ func StartEnsemble(tb testing.TB, n int, opts ...Option) *Ensemble {
 	}
 	e.WaitServing()
 	return e
+}
+
+// Partition cuts server i off from the other servers (its clients still
+// reach it), until Heal.
+func (e *Ensemble) Partition(i int) { e.eachLink(i, (*netproxy.Proxy).Cut) }
+
+// Heal undoes Partition(i).
+func (e *Ensemble) Heal(i int) { e.eachLink(i, (*netproxy.Proxy).Heal) }
+
+func (e *Ensemble) eachLink(i int, f func(*netproxy.Proxy)) {
+	for k, ps := range e.links {
+		if k[0] == i || k[1] == i {
+			for _, p := range ps {
+				f(p)
+			}
+		}
+	}
+}
+
+func (e *Ensemble) closeLinks() {
+	for _, ps := range e.links {
+		for _, p := range ps {
+			p.Close()
+		}
+	}
 }
 
 // Size returns the number of servers.
