@@ -3,16 +3,13 @@ package client
 import (
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"os"
 	"testing"
 	"time"
 
 	zkconfig "github.com/zkgo/zkgo/config"
 	"github.com/zkgo/zkgo/internal/apachezk"
-	"github.com/zkgo/zkgo/server"
+	"github.com/zkgo/zkgo/zktest"
 )
 
 // The suite runs against one ZooKeeper server started by TestMain. A target
@@ -91,36 +88,11 @@ func startApacheZooKeeper() (string, func(), error) {
 // startZkgo runs a zkgo server in this process with the settings
 // startApacheZooKeeper gives Apache ZooKeeper.
 func startZkgo() (string, func(), error) {
-	dir, err := os.MkdirTemp("", "zkgo-client-test-")
-	if err != nil {
-		return "", nil, err
-	}
-	cfg := zkconfig.Default()
-	cfg.TickTime = 200 * time.Millisecond
-	cfg.MaxSessionTimeout = 60 * time.Second
-	cfg.MaxClientCnxns = 0
-	cfg.DataDir = dir
-	cfg.ExtendedTypesEnabled = true
-	cfg.ContainerCheckInterval = time.Second
-	cfg.FourLetterWhitelist = zkconfig.WordSet{"*": {}}
-	cfg.SuperDigest = "super:D/InIHSb7yEEbrWz8b9l71RjZJU="
-	srv, err := server.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		os.RemoveAll(dir)
-		return "", nil, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		srv.Close()
-		os.RemoveAll(dir)
-		return "", nil, err
-	}
-	served := make(chan struct{})
-	go func() { srv.Serve(ln); close(served) }()
-	stop := func() {
-		srv.Close()
-		<-served
-		os.RemoveAll(dir)
-	}
-	return ln.Addr().String(), stop, nil
+	return zktest.StartMain(zktest.WithConfig(func(cfg *zkconfig.Config) {
+		cfg.TickTime = 200 * time.Millisecond
+		cfg.MaxSessionTimeout = 60 * time.Second
+		cfg.MaxClientCnxns = 0
+		cfg.ContainerCheckInterval = time.Second
+		cfg.SuperDigest = "super:D/InIHSb7yEEbrWz8b9l71RjZJU="
+	}))
 }

@@ -69,7 +69,7 @@ func StartEnsemble(tb testing.TB, n int, opts ...Option) *Ensemble {
 			}
 			lines = append(lines, config.Server{ID: int64(j + 1), Host: "127.0.0.1", QuorumPort: quorum, ElectionPort: election})
 		}
-		cfg := newConfig(tb)
+		cfg := newConfig(tb.TempDir())
 		cfg.TickTime = 200 * time.Millisecond
 		cfg.InitLimit, cfg.SyncLimit = 10, 5
 		cfg.MyID = int64(i + 1)

@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -57,7 +58,7 @@ type Server struct {
 // every four-letter word allowed. It is stopped by tb.Cleanup.
 func Start(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
-	cfg := newConfig(tb)
+	cfg := newConfig(tb.TempDir())
 	o := options{cfg: cfg, logger: testLogger(tb)}
 	for _, opt := range opts {
 		opt(&o)
@@ -70,11 +71,44 @@ func Start(tb testing.TB, opts ...Option) *Server {
 	return s
 }
 
-// newConfig is the configuration of a test server: a temporary data
-// directory, extended types (TTL nodes) and every four-letter word.
-func newConfig(tb testing.TB) *config.Config {
+// StartMain starts a server as Start does, for a TestMain, where there is
+// no testing.TB: its data directory is a new temporary directory, and stop
+// shuts the server down and removes the directory.
+func StartMain(opts ...Option) (addr string, stop func(), err error) {
+	dir, err := os.MkdirTemp("", "zktest-")
+	if err != nil {
+		return "", nil, err
+	}
+	o := options{cfg: newConfig(dir), logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	srv, err := server.New(o.cfg, o.logger)
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		srv.Close()
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	served := make(chan struct{})
+	go func() { srv.Serve(ln); close(served) }()
+	stop = func() {
+		srv.Close()
+		<-served
+		os.RemoveAll(dir)
+	}
+	return ln.Addr().String(), stop, nil
+}
+
+// newConfig is the configuration of a test server: dataDir, extended types
+// (TTL nodes) and every four-letter word.
+func newConfig(dataDir string) *config.Config {
 	cfg := config.Default()
-	cfg.DataDir = tb.TempDir()
+	cfg.DataDir = dataDir
 	cfg.ClientPortAddress = "127.0.0.1"
 	cfg.ClientPort = 0
 	cfg.ExtendedTypesEnabled = true

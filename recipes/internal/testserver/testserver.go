@@ -12,9 +12,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"os"
 	"strings"
 	"testing"
@@ -24,7 +21,7 @@ import (
 	zkconfig "github.com/zkgo/zkgo/config"
 	"github.com/zkgo/zkgo/internal/apachezk"
 	"github.com/zkgo/zkgo/internal/netproxy"
-	"github.com/zkgo/zkgo/server"
+	"github.com/zkgo/zkgo/zktest"
 )
 
 // TickTime is the servers' tick: sessions may last 2 to 20 ticks, so tests
@@ -148,38 +145,13 @@ func startApache() (string, func(), error) {
 
 // startZkgo runs a zkgo server in this process with the settings Apache gets.
 func startZkgo() (string, func(), error) {
-	dir, err := os.MkdirTemp("", "zkgo-recipes-test-")
-	if err != nil {
-		return "", nil, err
-	}
-	cfg := zkconfig.Default()
-	cfg.TickTime = TickTime
-	cfg.MaxSessionTimeout = 60 * time.Second
-	cfg.MaxClientCnxns = 0
-	cfg.DataDir = dir
-	cfg.ExtendedTypesEnabled = true
-	cfg.ContainerCheckInterval = time.Second
-	cfg.FourLetterWhitelist = zkconfig.WordSet{"*": {}}
-	cfg.SuperDigest = SuperDigest
-	srv, err := server.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		os.RemoveAll(dir)
-		return "", nil, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		srv.Close()
-		os.RemoveAll(dir)
-		return "", nil, err
-	}
-	served := make(chan struct{})
-	go func() { srv.Serve(ln); close(served) }()
-	stop := func() {
-		srv.Close()
-		<-served
-		os.RemoveAll(dir)
-	}
-	return ln.Addr().String(), stop, nil
+	return zktest.StartMain(zktest.WithConfig(func(cfg *zkconfig.Config) {
+		cfg.TickTime = TickTime
+		cfg.MaxSessionTimeout = 60 * time.Second
+		cfg.MaxClientCnxns = 0
+		cfg.ContainerCheckInterval = time.Second
+		cfg.SuperDigest = SuperDigest
+	}))
 }
 
 // Proxy is a TCP proxy in front of the server that a test can cut
