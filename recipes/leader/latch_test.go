@@ -27,7 +27,7 @@ func startLatch(t *testing.T, c *client.Conn, path, id string, opts ...leader.La
 }
 
 func TestLatchLayout(t *testing.T) {
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	path := suite.Base(t) + "/election"
 	c := connect(t)
 	l := startLatch(t, c, path, "node-1")
@@ -62,7 +62,7 @@ func TestLatchLayout(t *testing.T) {
 // TestLatchSuccession: participants lead one at a time, in the order they
 // joined, each leadership ending before the next begins.
 func TestLatchSuccession(t *testing.T) {
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	path := suite.Base(t) + "/election"
 	var (
 		mu     sync.Mutex
@@ -76,7 +76,7 @@ func TestLatchSuccession(t *testing.T) {
 			events = append(events, fmt.Sprintf("%s:%v", id, lead))
 			mu.Unlock()
 		}))
-		waitFor(t, "participant joined", func() bool {
+		testserver.WaitFor(t, "participant joined", func() bool {
 			p, _ := latches[0].Participants(ctx)
 			return len(p) == i+1
 		})
@@ -101,7 +101,7 @@ func TestLatchSuccession(t *testing.T) {
 		if err := l.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if !closed(term) {
+		if !testserver.Closed(term) {
 			t.Fatal("leadership channel open after Close")
 		}
 	}
@@ -113,7 +113,7 @@ func TestLatchSuccession(t *testing.T) {
 }
 
 func TestLatchSilentClose(t *testing.T) {
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	var calls []bool
 	var mu sync.Mutex
 	l := startLatch(t, connect(t), suite.Base(t)+"/election", "a", leader.WithListener(func(lead bool) {
@@ -126,7 +126,7 @@ func TestLatchSilentClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.Close()
-	waitClosed(t, "leadership after Close", term)
+	testserver.WaitClosed(t, "leadership after Close", term)
 	mu.Lock()
 	defer mu.Unlock()
 	if fmt.Sprint(calls) != "[true]" {
@@ -135,7 +135,7 @@ func TestLatchSilentClose(t *testing.T) {
 }
 
 func TestLatchAwaitContext(t *testing.T) {
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	path := suite.Base(t) + "/election"
 	if _, err := startLatch(t, connect(t), path, "first").Await(ctx); err != nil {
 		t.Fatal(err)
@@ -151,7 +151,7 @@ func TestLatchAwaitContext(t *testing.T) {
 // TestLatchSuspended: leadership ends when the connection is lost, and
 // comes back once the session is resumed with the node still first.
 func TestLatchSuspended(t *testing.T) {
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	px := testserver.NewProxy(t, suite.Addr(t))
 	c := testserver.Connect(t, px.Addr(), client.WithSessionTimeout(10*time.Second))
 	l := startLatch(t, c, suite.Base(t)+"/election", "a")
@@ -161,12 +161,12 @@ func TestLatchSuspended(t *testing.T) {
 	}
 	node := l.Node()
 	px.Cut(false)
-	waitClosed(t, "leadership after the connection was lost", term)
+	testserver.WaitClosed(t, "leadership after the connection was lost", term)
 	term2, err := l.Await(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if closed(term2) || l.Node() != node {
+	if testserver.Closed(term2) || l.Node() != node {
 		t.Fatalf("after reconnect: node %s (was %s)", l.Node(), node)
 	}
 }
@@ -174,7 +174,7 @@ func TestLatchSuspended(t *testing.T) {
 // TestLatchLost: a leader whose session expires is told, another
 // participant leads, and the old one joins again behind it.
 func TestLatchLost(t *testing.T) {
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	path := suite.Base(t) + "/election"
 	px := testserver.NewProxy(t, suite.Addr(t))
 	c := testserver.Connect(t, px.Addr(), client.WithSessionTimeout(time.Second))
@@ -184,17 +184,17 @@ func TestLatchLost(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := startLatch(t, connect(t), path, "b")
-	waitFor(t, "b joined", func() bool {
+	testserver.WaitFor(t, "b joined", func() bool {
 		p, _ := b.Participants(ctx)
 		return len(p) == 2
 	})
 	px.Cut(true)
-	waitClosed(t, "leadership of the expired session", term)
+	testserver.WaitClosed(t, "leadership of the expired session", term)
 	if _, err := b.Await(ctx); err != nil {
 		t.Fatal(err)
 	}
 	px.Resume()
-	waitFor(t, "a rejoined behind b", func() bool {
+	testserver.WaitFor(t, "a rejoined behind b", func() bool {
 		p, _ := b.Participants(ctx)
 		return fmt.Sprint(p) == "[{b true} {a false}]"
 	})

@@ -19,7 +19,7 @@ import (
 // an in-test count of leaders, until each has led twice.
 func TestSelectorTakesTurns(t *testing.T) {
 	const n, turns = 3, 2
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	path := suite.Base(t) + "/election"
 	var (
 		leaders atomic.Int32
@@ -72,7 +72,7 @@ func TestSelectorTakesTurns(t *testing.T) {
 }
 
 func TestSelectorLayoutAndRequeue(t *testing.T) {
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	path := suite.Base(t) + "/election"
 	c := connect(t)
 	var runs atomic.Int32
@@ -101,11 +101,11 @@ func TestSelectorLayoutAndRequeue(t *testing.T) {
 		t.Fatalf("Requeue while leading: %v %v, want false", ok, err)
 	}
 	release <- struct{}{}
-	waitFor(t, "leadership given up", func() bool { return !s.HasLeadership() && s.Err() != nil })
+	testserver.WaitFor(t, "leadership given up", func() bool { return !s.HasLeadership() && s.Err() != nil })
 	if got := s.Err(); got == nil || got.Error() != "done leading" {
 		t.Fatalf("Err() = %v", got)
 	}
-	waitFor(t, "lock released", func() bool {
+	testserver.WaitFor(t, "lock released", func() bool {
 		p, _ := s.Participants(ctx)
 		return len(p) == 0
 	})
@@ -117,7 +117,7 @@ func TestSelectorLayoutAndRequeue(t *testing.T) {
 	}
 	<-leading
 	release <- struct{}{}
-	waitFor(t, "second leadership ended", func() bool { return !s.HasLeadership() && runs.Load() == 2 })
+	testserver.WaitFor(t, "second leadership ended", func() bool { return !s.HasLeadership() && runs.Load() == 2 })
 }
 
 // TestSelectorInterruptedOnSuspend: lead's context ends when the

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zkgo/zkgo/recipes/internal/testserver"
 	"github.com/zkgo/zkgo/recipes/lock"
 )
 
@@ -17,7 +18,7 @@ var (
 )
 
 func TestMultiLockAllOrNone(t *testing.T) {
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	base := suite.Base(t)
 	c := connect(t)
 	ml := lock.NewMultiMutex(c, []string{base + "/a", base + "/b"})
@@ -63,7 +64,7 @@ func TestMultiLockAllOrNone(t *testing.T) {
 
 // TestMultiLockMixed: a MultiLock over different lock kinds.
 func TestMultiLockMixed(t *testing.T) {
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	base := suite.Base(t)
 	c := connect(t)
 	rw := lock.NewRWMutex(c, base+"/rw")

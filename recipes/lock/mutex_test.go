@@ -21,7 +21,7 @@ var curatorLockNode = regexp.MustCompile(`^_c_[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{
 
 func TestMutexLayout(t *testing.T) {
 	c := connect(t)
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	path := suite.Base(t) + "/locks/job"
 	m := lock.NewMutex(c, path, lock.WithData([]byte("worker-1")))
 	if err := m.Lock(ctx); err != nil {
@@ -53,14 +53,14 @@ func TestMutexLayout(t *testing.T) {
 	if children, _ := c.Children(ctx, path); len(children) != 0 {
 		t.Fatalf("after Unlock: nodes %q left", children)
 	}
-	if !closed(m.Done()) || m.Token() != 0 || m.Held() {
+	if !testserver.Closed(m.Done()) || m.Token() != 0 || m.Held() {
 		t.Fatal("after Unlock: Done open, token set or Held")
 	}
 }
 
 func TestMutexDefaultData(t *testing.T) {
 	c := connect(t)
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	m := lock.NewMutex(c, suite.Base(t)+"/lock")
 	if err := m.Lock(ctx); err != nil {
 		t.Fatal(err)
@@ -81,7 +81,7 @@ func TestMutexDefaultData(t *testing.T) {
 // at once, and the fencing tokens must grow from holder to holder.
 func TestMutexExclusion(t *testing.T) {
 	const contenders, rounds = 4, 15
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	path := suite.Base(t) + "/lock"
 	var (
 		holders atomic.Int32
@@ -135,7 +135,7 @@ func TestMutexExclusion(t *testing.T) {
 }
 
 func TestMutexReentrant(t *testing.T) {
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	path := suite.Base(t) + "/lock"
 	a := lock.NewMutex(connect(t), path)
 	b := lock.NewMutex(connect(t), path)
@@ -170,7 +170,7 @@ func TestMutexReentrant(t *testing.T) {
 }
 
 func TestMutexTryLockLeavesNoNode(t *testing.T) {
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	path := suite.Base(t) + "/lock"
 	c := connect(t)
 	a, b := lock.NewMutex(c, path), lock.NewMutex(c, path)
@@ -189,7 +189,7 @@ func TestMutexTryLockLeavesNoNode(t *testing.T) {
 // TestMutexCancelRemovesNode: a Lock whose context ends while it waits
 // returns the context's error and deletes its node, so it never holds later.
 func TestMutexCancelRemovesNode(t *testing.T) {
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	path := suite.Base(t) + "/lock"
 	a := lock.NewMutex(connect(t), path)
 	b := lock.NewMutex(connect(t), path)
@@ -199,7 +199,7 @@ func TestMutexCancelRemovesNode(t *testing.T) {
 	bctx, cancel := context.WithCancel(ctx)
 	res := make(chan error, 1)
 	go func() { res <- b.Lock(bctx) }()
-	waitFor(t, "the waiter's node", func() bool {
+	testserver.WaitFor(t, "the waiter's node", func() bool {
 		p, _ := a.Participants(ctx)
 		return len(p) == 2
 	})
@@ -220,7 +220,7 @@ func TestMutexCancelRemovesNode(t *testing.T) {
 	}
 	// Deleted at once, or by the Conn in the background when the cancel
 	// came before the create's reply.
-	waitFor(t, "the cancelled waiter's node deleted", func() bool {
+	testserver.WaitFor(t, "the cancelled waiter's node deleted", func() bool {
 		p, err := a.Participants(ctx)
 		return err == nil && len(p) == 1 && p[0] == a.Node()
 	})
@@ -243,7 +243,7 @@ func TestMutexCancelRemovesNode(t *testing.T) {
 
 // TestMutexWaiterGetsLockInOrder: waiters are served in queue order.
 func TestMutexWaiterGetsLockInOrder(t *testing.T) {
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	path := suite.Base(t) + "/lock"
 	holder := lock.NewMutex(connect(t), path)
 	if err := holder.Lock(ctx); err != nil {
@@ -268,7 +268,7 @@ func TestMutexWaiterGetsLockInOrder(t *testing.T) {
 			ms[i].Unlock(ctx)
 		}()
 		// Queue them one after the other.
-		waitFor(t, "waiter queued", func() bool {
+		testserver.WaitFor(t, "waiter queued", func() bool {
 			p, _ := holder.Participants(ctx)
 			return len(p) == i+2
 		})
@@ -283,7 +283,7 @@ func TestMutexWaiterGetsLockInOrder(t *testing.T) {
 // TestMutexSuspendedKeepsHold: a connection loss that the session survives
 // keeps the hold: Done stays open and nobody else gets the lock.
 func TestMutexSuspendedKeepsHold(t *testing.T) {
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	path := suite.Base(t) + "/lock"
 	px := testserver.NewProxy(t, suite.Addr(t))
 	c := testserver.Connect(t, px.Addr(), client.WithSessionTimeout(10*time.Second))
@@ -292,13 +292,13 @@ func TestMutexSuspendedKeepsHold(t *testing.T) {
 		t.Fatal(err)
 	}
 	px.Cut(false)
-	waitState(t, c, client.Suspended)
-	waitState(t, c, client.Reconnected)
+	testserver.WaitState(t, c, client.Suspended)
+	testserver.WaitState(t, c, client.Reconnected)
 	// A round trip on the resumed session, after which any loss would show.
 	if _, err := c.Exists(ctx, a.Node()); err != nil {
 		t.Fatal(err)
 	}
-	if closed(a.Done()) {
+	if testserver.Closed(a.Done()) {
 		t.Fatal("Done closed after a connection loss the session survived")
 	}
 	b := lock.NewMutex(connect(t), path)
@@ -314,7 +314,7 @@ func TestMutexSuspendedKeepsHold(t *testing.T) {
 // another contender gets the lock with a larger token, and the old holder's
 // Unlock reports ErrLockLost.
 func TestMutexSessionLost(t *testing.T) {
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	path := suite.Base(t) + "/lock"
 	px := testserver.NewProxy(t, suite.Addr(t))
 	c := testserver.Connect(t, px.Addr(), client.WithSessionTimeout(time.Second))
@@ -327,7 +327,7 @@ func TestMutexSessionLost(t *testing.T) {
 	got := make(chan error, 1)
 	go func() { got <- b.Lock(ctx) }()
 	px.Cut(true) // no way back until the session is gone
-	waitClosed(t, "Done of a holder whose session expired", a.Done())
+	testserver.WaitClosed(t, "Done of a holder whose session expired", a.Done())
 	if err := <-got; err != nil {
 		t.Fatal(err)
 	}
@@ -345,7 +345,7 @@ func TestMutexSessionLost(t *testing.T) {
 
 // TestMutexNodeDeleted: a lock node deleted by someone else ends the hold.
 func TestMutexNodeDeleted(t *testing.T) {
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	c := connect(t)
 	a := lock.NewMutex(c, suite.Base(t)+"/lock")
 	if err := a.Lock(ctx); err != nil {
@@ -354,7 +354,7 @@ func TestMutexNodeDeleted(t *testing.T) {
 	if err := connect(t).Delete(ctx, a.Node(), -1); err != nil {
 		t.Fatal(err)
 	}
-	waitClosed(t, "Done after the lock node was deleted", a.Done())
+	testserver.WaitClosed(t, "Done after the lock node was deleted", a.Done())
 	if err := a.Lock(ctx); !errors.Is(err, lock.ErrLockLost) {
 		t.Fatalf("reentrant Lock on a lost hold: %v, want ErrLockLost", err)
 	}
@@ -370,7 +370,7 @@ func TestMutexNodeDeleted(t *testing.T) {
 // TestMutexWaiterRequeues: a waiter whose session expires queues again on
 // its new session and still gets the lock.
 func TestMutexWaiterRequeues(t *testing.T) {
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	path := suite.Base(t) + "/lock"
 	holder := lock.NewMutex(connect(t), path)
 	if err := holder.Lock(ctx); err != nil {
@@ -382,7 +382,7 @@ func TestMutexWaiterRequeues(t *testing.T) {
 	got := make(chan error, 1)
 	go func() { got <- w.Lock(ctx) }()
 	var first string
-	waitFor(t, "waiter queued", func() bool {
+	testserver.WaitFor(t, "waiter queued", func() bool {
 		p, _ := holder.Participants(ctx)
 		if len(p) == 2 {
 			first = p[1]
@@ -390,12 +390,12 @@ func TestMutexWaiterRequeues(t *testing.T) {
 		return len(p) == 2
 	})
 	px.Cut(true)
-	waitFor(t, "waiter's node removed with its session", func() bool {
+	testserver.WaitFor(t, "waiter's node removed with its session", func() bool {
 		p, _ := holder.Participants(ctx)
 		return len(p) == 1
 	})
 	px.Resume()
-	waitFor(t, "waiter queued again", func() bool {
+	testserver.WaitFor(t, "waiter queued again", func() bool {
 		select {
 		case err := <-got:
 			t.Fatalf("waiter's Lock ended with %v instead of queueing again", err)
@@ -418,7 +418,7 @@ func TestMutexWaiterRequeues(t *testing.T) {
 
 // TestMutexConnClosed: closing the Conn ends the session, and so the hold.
 func TestMutexConnClosed(t *testing.T) {
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	path := suite.Base(t) + "/lock"
 	c := connect(t)
 	a := lock.NewMutex(c, path)
@@ -426,7 +426,7 @@ func TestMutexConnClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close()
-	waitClosed(t, "Done after Conn.Close", a.Done())
+	testserver.WaitClosed(t, "Done after Conn.Close", a.Done())
 	if err := a.Unlock(ctx); !errors.Is(err, lock.ErrLockLost) {
 		t.Fatalf("Unlock after Close: %v, want ErrLockLost", err)
 	}
@@ -439,7 +439,7 @@ func TestMutexConnClosed(t *testing.T) {
 // deleted by the server once empty, after which sequence numbers start
 // again at 0; the fencing token (czxid) still grows.
 func TestMutexTokenAcrossContainerCleanup(t *testing.T) {
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	path := suite.Base(t) + "/lock"
 	c := connect(t)
 	m := lock.NewMutex(c, path)
@@ -453,7 +453,7 @@ func TestMutexTokenAcrossContainerCleanup(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "the empty container parent deleted", func() bool {
+	testserver.WaitFor(t, "the empty container parent deleted", func() bool {
 		st, err := c.Exists(ctx, path)
 		return err == nil && st == nil
 	})
@@ -472,7 +472,7 @@ func TestMutexTokenAcrossContainerCleanup(t *testing.T) {
 // TestMutexWaiterSurvivesSuspend: a waiter keeps its place in line across
 // a connection loss its session survives.
 func TestMutexWaiterSurvivesSuspend(t *testing.T) {
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	path := suite.Base(t) + "/lock"
 	holder := lock.NewMutex(connect(t), path)
 	if err := holder.Lock(ctx); err != nil {
@@ -484,7 +484,7 @@ func TestMutexWaiterSurvivesSuspend(t *testing.T) {
 	got := make(chan error, 1)
 	go func() { got <- w.Lock(ctx) }()
 	var queued string
-	waitFor(t, "waiter queued", func() bool {
+	testserver.WaitFor(t, "waiter queued", func() bool {
 		p, _ := holder.Participants(ctx)
 		if len(p) == 2 {
 			queued = p[1]
@@ -492,8 +492,8 @@ func TestMutexWaiterSurvivesSuspend(t *testing.T) {
 		return len(p) == 2
 	})
 	px.Cut(false)
-	waitState(t, c, client.Suspended)
-	waitState(t, c, client.Reconnected)
+	testserver.WaitState(t, c, client.Suspended)
+	testserver.WaitState(t, c, client.Reconnected)
 	if err := holder.Unlock(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zkgo/zkgo/recipes/internal/testserver"
 	"github.com/zkgo/zkgo/recipes/lock"
 )
 
@@ -19,7 +20,7 @@ var (
 )
 
 func TestRWMutexLayout(t *testing.T) {
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	path := suite.Base(t) + "/rw"
 	c := connect(t)
 	rw := lock.NewRWMutex(c, path, lock.WithData([]byte("x")))
@@ -45,7 +46,7 @@ func TestRWMutexLayout(t *testing.T) {
 }
 
 func TestRWMutexReadersShare(t *testing.T) {
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	path := suite.Base(t) + "/rw"
 	a, b := lock.NewRWMutex(connect(t), path), lock.NewRWMutex(connect(t), path)
 	if err := a.ReadLock().Lock(ctx); err != nil {
@@ -72,7 +73,7 @@ func TestRWMutexReadersShare(t *testing.T) {
 // TestRWMutexWaitingWriterBlocksReaders: a writer queued behind a reader
 // keeps later readers out, so writers are not starved.
 func TestRWMutexWaitingWriterBlocksReaders(t *testing.T) {
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	path := suite.Base(t) + "/rw"
 	r1, w, r2 := lock.NewRWMutex(connect(t), path), lock.NewRWMutex(connect(t), path), lock.NewRWMutex(connect(t), path)
 	if err := r1.ReadLock().Lock(ctx); err != nil {
@@ -80,7 +81,7 @@ func TestRWMutexWaitingWriterBlocksReaders(t *testing.T) {
 	}
 	got := make(chan error, 1)
 	go func() { got <- w.WriteLock().Lock(ctx) }()
-	waitFor(t, "writer queued", func() bool {
+	testserver.WaitFor(t, "writer queued", func() bool {
 		p, _ := r1.WriteLock().Participants(ctx)
 		return len(p) == 1
 	})
@@ -102,7 +103,7 @@ func TestRWMutexWaitingWriterBlocksReaders(t *testing.T) {
 // keeps it after releasing the write side; other readers may then join,
 // writers may not.
 func TestRWMutexDowngrade(t *testing.T) {
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	path := suite.Base(t) + "/rw"
 	rw := lock.NewRWMutex(connect(t), path)
 	other := lock.NewRWMutex(connect(t), path)
@@ -131,7 +132,7 @@ func TestRWMutexDowngrade(t *testing.T) {
 // in-test counts prove no writer ever overlaps anyone.
 func TestRWMutexExclusion(t *testing.T) {
 	const workers, rounds = 4, 10
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	path := suite.Base(t) + "/rw"
 	var (
 		readers, writers atomic.Int32

@@ -19,7 +19,7 @@ import (
 var curatorLeaseNode = regexp.MustCompile(`^_c_[0-9a-f-]{36}-lease-[0-9]{10}$`)
 
 func TestSemaphoreLayout(t *testing.T) {
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	path := suite.Base(t) + "/sem"
 	c := connect(t)
 	s := lock.NewSemaphore(c, path, 2, lock.WithData([]byte("node-a")))
@@ -45,13 +45,13 @@ func TestSemaphoreLayout(t *testing.T) {
 	if err := l.Release(ctx); !errors.Is(err, lock.ErrNotLocked) {
 		t.Fatalf("second Release: %v, want ErrNotLocked", err)
 	}
-	if !closed(l.Done()) {
+	if !testserver.Closed(l.Done()) {
 		t.Fatal("Done open after Release")
 	}
 }
 
 func TestSemaphoreLimit(t *testing.T) {
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	path := suite.Base(t) + "/sem"
 	sems := make([]*lock.Semaphore, 3)
 	for i := range sems {
@@ -79,7 +79,7 @@ func TestSemaphoreLimit(t *testing.T) {
 		}
 		got <- l
 	}()
-	waitFor(t, "third contender's lease node", func() bool {
+	testserver.WaitFor(t, "third contender's lease node", func() bool {
 		p, _ := sems[2].Participants(ctx)
 		return len(p) == 3
 	})
@@ -101,7 +101,7 @@ func TestSemaphoreLimit(t *testing.T) {
 // count.
 func TestSemaphoreExclusion(t *testing.T) {
 	const workers, rounds, leases = 5, 8, 2
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	path := suite.Base(t) + "/sem"
 	var (
 		holders atomic.Int32
@@ -143,7 +143,7 @@ func countBytes(n int32) []byte { return binary.BigEndian.AppendUint32(nil, uint
 // TestSharedSemaphore: the limit comes from a SharedCount node; raising it
 // lets a waiter in without any release.
 func TestSharedSemaphore(t *testing.T) {
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	base := suite.Base(t)
 	c := connect(t)
 	if _, err := c.Create(ctx, base+"/count", countBytes(1), client.WithParents()); err != nil {
@@ -165,7 +165,7 @@ func TestSharedSemaphore(t *testing.T) {
 		lb, err = b.Acquire(ctx)
 		got <- err
 	}()
-	waitFor(t, "waiter's lease node", func() bool {
+	testserver.WaitFor(t, "waiter's lease node", func() bool {
 		p, _ := a.Participants(ctx)
 		return len(p) == 2
 	})
@@ -187,14 +187,14 @@ func TestSharedSemaphore(t *testing.T) {
 }
 
 func TestSemaphoreNoLeases(t *testing.T) {
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	if _, err := lock.NewSemaphore(connect(t), suite.Base(t)+"/sem", 0).Acquire(ctx); !errors.Is(err, client.ErrBadArguments) {
 		t.Fatalf("Acquire of a 0-lease semaphore: %v, want ErrBadArguments", err)
 	}
 }
 
 func TestSemaphoreAcquireN(t *testing.T) {
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	path := suite.Base(t) + "/sem"
 	s := lock.NewSemaphore(connect(t), path, 3)
 	ls, err := s.AcquireN(ctx, 3)
@@ -221,7 +221,7 @@ func TestSemaphoreAcquireN(t *testing.T) {
 // TestSemaphoreCancelRemovesNodes: a cancelled Acquire leaves neither a
 // lease node nor a locks node behind.
 func TestSemaphoreCancelRemovesNodes(t *testing.T) {
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	path := suite.Base(t) + "/sem"
 	c := connect(t)
 	l, err := lock.NewSemaphore(c, path, 1).Acquire(ctx)
@@ -232,7 +232,7 @@ func TestSemaphoreCancelRemovesNodes(t *testing.T) {
 	cctx, cancel := context.WithCancel(ctx)
 	res := make(chan error, 1)
 	go func() { _, err := s.Acquire(cctx); res <- err }()
-	waitFor(t, "waiter's lease node", func() bool {
+	testserver.WaitFor(t, "waiter's lease node", func() bool {
 		p, _ := s.Participants(ctx)
 		return len(p) == 2
 	})
@@ -240,7 +240,7 @@ func TestSemaphoreCancelRemovesNodes(t *testing.T) {
 	if err := <-res; !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled Acquire: %v", err)
 	}
-	waitFor(t, "the cancelled waiter's lease node deleted", func() bool {
+	testserver.WaitFor(t, "the cancelled waiter's lease node deleted", func() bool {
 		p, _ := s.Participants(ctx)
 		return len(p) == 1 && l.Node() == path+"/leases/"+p[0]
 	})
@@ -251,7 +251,7 @@ func TestSemaphoreCancelRemovesNodes(t *testing.T) {
 }
 
 func TestSemaphoreMutex(t *testing.T) {
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	path := suite.Base(t) + "/mutex"
 	c := connect(t)
 	m := lock.NewSemaphoreMutex(c, path)
@@ -299,7 +299,7 @@ func TestSemaphoreMutex(t *testing.T) {
 // others with their own sessions never overlap.
 func TestSemaphoreMutexExclusion(t *testing.T) {
 	const workers, rounds = 4, 8
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	path := suite.Base(t) + "/mutex"
 	shared := lock.NewSemaphoreMutex(connect(t), path)
 	var (
@@ -348,7 +348,7 @@ func TestSemaphoreMutexExclusion(t *testing.T) {
 // TestSemaphoreLeaseLost: a lease whose session expires is reported lost
 // and its place goes to a waiter.
 func TestSemaphoreLeaseLost(t *testing.T) {
-	ctx := ctxFor(t)
+	ctx := testserver.Context(t)
 	path := suite.Base(t) + "/sem"
 	px := testserver.NewProxy(t, suite.Addr(t))
 	c := testserver.Connect(t, px.Addr(), client.WithSessionTimeout(time.Second))
@@ -360,7 +360,7 @@ func TestSemaphoreLeaseLost(t *testing.T) {
 	got := make(chan error, 1)
 	go func() { _, err := waiter.Acquire(ctx); got <- err }()
 	px.Cut(true)
-	waitClosed(t, "Done of an expired lease", l.Done())
+	testserver.WaitClosed(t, "Done of an expired lease", l.Done())
 	if err := <-got; err != nil {
 		t.Fatal(err)
 	}
