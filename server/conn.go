@@ -271,8 +271,7 @@ func (c *conn) handshake(payload []byte) bool {
 		}
 		if !valid {
 			s.logger.Info("invalid session, probably expired", "session", sessionHex(req.SessionID), "client", c.remote)
-			resp = proto.ConnectResponse{Passwd: make([]byte, 16), HasReadOnly: req.HasReadOnly}
-			c.nc.Write(proto.AppendFrame(nil, proto.Encode(&resp)))
+			c.refuseExpired(&req)
 			return false
 		}
 		resp.SessionID, resp.Passwd = req.SessionID, req.Passwd
@@ -284,6 +283,14 @@ func (c *conn) handshake(payload []byte) bool {
 	}
 	s.logger.Debug("session established", "session", sessionHex(c.sessionID), "client", c.remote, "timeout", timeout)
 	return true
+}
+
+// refuseExpired answers a connect request as Apache does for a session it
+// does not know: no session id, a zero timeout and password, which the
+// client reports as Expired. The caller then closes the connection.
+func (c *conn) refuseExpired(req *proto.ConnectRequest) {
+	resp := proto.ConnectResponse{Passwd: make([]byte, 16), HasReadOnly: req.HasReadOnly}
+	c.nc.Write(proto.AppendFrame(nil, proto.Encode(&resp)))
 }
 
 // claim tells the leader that this server now serves a resumed session,

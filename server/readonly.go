@@ -67,8 +67,7 @@ func (c *conn) handshakeReadOnly(req *proto.ConnectRequest, timeout int32) bool 
 		// A read-write session cannot be resumed here: no write could
 		// reach the log. The client tries another server, or starts over.
 		s.logger.Info("refusing to resume a session in read-only mode", "session", sessionHex(req.SessionID), "client", c.remote)
-		resp = proto.ConnectResponse{Passwd: make([]byte, 16), HasReadOnly: req.HasReadOnly}
-		c.nc.Write(proto.AppendFrame(nil, proto.Encode(&resp)))
+		c.refuseExpired(req)
 		return false
 	}
 	c.sessionID, c.timeout, c.readOnly = resp.SessionID, resp.TimeOut, true

@@ -102,7 +102,3 @@ func (o EnsembleOptions) generic() ensemble.Options {
 		Route:        o.Route,
 	}
 }
-
-// Mode returns the Mode line of the srvr answer at addr, or "" if there is
-// none (the server is down or not serving).
-func Mode(addr string) string { return ensemble.Mode(addr) }

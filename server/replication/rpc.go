@@ -25,7 +25,7 @@ const (
 	rpcReadIndex byte = 2    // body: empty; reply: uint64 read index
 	rpcTouch     byte = 3    // body: uint16 len + sender id, uint32 n, n × int64; one-way, no reply
 	rpcStatus    byte = 4    // body: empty; reply: uint64 last log index (any server answers)
-	rpcClaim     byte = 5    // body: uint16 len + sender id, int64 key; reply: uint64 0
+	rpcClaim     byte = 5    // body: as rpcTouch, with one key; reply: uint64 0
 	rpcOK        byte = 0x80 // body: uint64
 	rpcErr       byte = 0x81 // body: uint8 errCode, then the message
 )
@@ -234,14 +234,14 @@ func (s *rpcServer) handle(nc net.Conn) {
 		case rpcStatus:
 			reply(id, s.n.raft.LastIndex(), nil)
 		case rpcClaim:
-			from, keys, ok := decodeTouch(body)
+			from, keys, ok := decodeKeys(body)
 			if !ok || len(keys) != 1 {
 				s.n.cfg.Logger.Warn("closing cluster connection: bad claim", "peer", nc.RemoteAddr().String())
 				return
 			}
 			reply(id, 0, s.n.claimLocal(from, keys[0]))
 		case rpcTouch:
-			from, keys, ok := decodeTouch(body)
+			from, keys, ok := decodeKeys(body)
 			if !ok {
 				s.n.cfg.Logger.Warn("closing cluster connection: bad touch", "peer", nc.RemoteAddr().String())
 				return
@@ -423,10 +423,12 @@ func (n *Node) Touch(keys []int64) {
 	if err != nil {
 		return
 	}
-	lc.call(rpcTouch, encodeTouch(n.cfg.ID, keys), nil)
+	lc.call(rpcTouch, encodeKeys(n.cfg.ID, keys), nil)
 }
 
-func encodeTouch(from string, keys []int64) []byte {
+// encodeKeys is the body of touch and claim frames: the sender's id and
+// keys (session ids).
+func encodeKeys(from string, keys []int64) []byte {
 	body := make([]byte, 0, 2+len(from)+4+8*len(keys))
 	body = binary.BigEndian.AppendUint16(body, uint16(len(from)))
 	body = append(body, from...)
@@ -437,7 +439,7 @@ func encodeTouch(from string, keys []int64) []byte {
 	return body
 }
 
-func decodeTouch(body []byte) (from string, keys []int64, ok bool) {
+func decodeKeys(body []byte) (from string, keys []int64, ok bool) {
 	if len(body) < 2 {
 		return "", nil, false
 	}
@@ -470,7 +472,7 @@ func (n *Node) Claim(ctx context.Context, key int64) error {
 		return err
 	}
 	ch := make(chan error, 1)
-	lc.call(rpcClaim, encodeTouch(n.cfg.ID, []int64{key}), func(_ uint64, err error) { ch <- err })
+	lc.call(rpcClaim, encodeKeys(n.cfg.ID, []int64{key}), func(_ uint64, err error) { ch <- err })
 	select {
 	case err := <-ch:
 		return err
