@@ -20,7 +20,7 @@ func (s *Server) reapContainers() {
 			return
 		case <-ticker.C:
 		}
-		if ready, _ := s.node.Leadership(); !ready {
+		if !s.leading() {
 			continue
 		}
 		now := time.Now().UnixMilli()

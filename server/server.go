@@ -557,6 +557,12 @@ func (h leaderHooks) Touched(sessions []int64) {
 	}
 }
 
+// leading reports whether this server is the ready leader.
+func (s *Server) leading() bool {
+	ready, _ := s.node.Leadership()
+	return ready
+}
+
 // closedErr is what Serve returns once the server is closed.
 func (s *Server) closedErr() error {
 	if err := s.haltErr.Load(); err != nil {
@@ -651,7 +657,9 @@ func (s *Server) submit(t *txn, reqID int64, done func(error)) {
 		t.time = time.Now().UnixMilli()
 	}
 	t.flags = s.opts.txnFlags()
-	if ready, _ := s.node.Leadership(); ready && ownerChecked(t.op) && !s.owners.check(t.sessionID, t.origin) {
+	// Sessions move only between the servers of an ensemble: a standalone
+	// write skips the owner check (and its lock).
+	if s.cfg.Distributed() && ownerChecked(t.op) && s.leading() && !s.owners.check(t.sessionID, t.origin) {
 		if done != nil {
 			done(errSessionMoved(t.sessionID))
 		}
