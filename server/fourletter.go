@@ -104,8 +104,7 @@ func (s *Server) serving() bool {
 	}
 	switch s.node.State() {
 	case "leader":
-		ready, _ := s.node.Leadership()
-		return ready
+		return s.leading()
 	case "follower", "observer":
 		id, _ := s.node.LeaderID()
 		return id != ""
