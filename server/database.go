@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"io"
 	"sort"
+	"time"
 
 	"github.com/zkgo/zkgo/internal/lockorder"
 	"github.com/zkgo/zkgo/proto"
@@ -45,7 +46,23 @@ type database struct {
 }
 
 func newDatabase(srv *Server, v1Flags txnFlags) *database {
-	return &database{srv: srv, v1Flags: v1Flags, tree: tree.New(), sessions: make(map[int64]*sessionInfo)}
+	db := &database{srv: srv, v1Flags: v1Flags, tree: tree.New(), sessions: make(map[int64]*sessionInfo)}
+	db.initConfigNode(db.tree)
+	return db
+}
+
+// initConfigNode writes an ensemble member's membership into
+// "/zookeeper/config" of t, as each Apache ZooKeeper server does when it
+// starts and after it loads a snapshot (the node is local state: a snapshot
+// from another member, or from before a restart, carries an older mtime).
+// A standalone server leaves the node empty, as Apache's does.
+func (db *database) initConfigNode(t *tree.Tree) {
+	cfg := db.srv.cfg
+	if cfg == nil || !cfg.Distributed() {
+		return
+	}
+	// Version 0: the static configuration, never reconfigured.
+	t.SetConfigNode([]byte(cfg.Membership(0)), 0, time.Now().UnixMilli())
 }
 
 // lastZxid returns the zxid of the last applied txn.
@@ -127,6 +144,11 @@ func (db *database) applyLocked(t *txn) txnResult {
 		node, ok := db.tree.Get(t.path)
 		if !ok {
 			res.err = proto.ErrNoNode
+			return res
+		}
+		if t.flags&txnReapCheck != 0 && !db.tree.ReapDue(t.path, t.czxid, t.time) {
+			// No longer the node the reaper chose, or no longer due.
+			res.err = proto.ErrBadVersion
 			return res
 		}
 		if err := db.tree.DeleteContainer(t.path, db.zxid); err != nil {
@@ -316,6 +338,7 @@ func (db *database) Restore(r io.Reader) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrCorruptSnapshot, err)
 	}
+	db.initConfigNode(t)
 	db.mu.Lock()
 	db.tree, db.sessions, db.zxid = t, sessions, zxid
 	db.mu.Unlock()

@@ -559,3 +559,34 @@ func TestEnsembleSessionMoved(t *testing.T) {
 		}
 	}
 }
+
+// TestEnsembleConfigNode checks that every member of an ensemble holds the
+// membership in /zookeeper/config, as an Apache ensemble does (getConfig,
+// zkCli's config command): the server lines in id order with the observer
+// marked, "version=0", node version -1, readable by anyone.
+func TestEnsembleConfigNode(t *testing.T) {
+	ms := newEnsemble(t, 2, 1)
+	for _, m := range ms {
+		m.start(t)
+	}
+	waitModes(t, ms)
+	var want strings.Builder
+	for _, s := range ms[0].cfg.Servers {
+		role := "participant"
+		if s.Observer {
+			role = "observer"
+		}
+		fmt.Fprintf(&want, "server.%d=127.0.0.1:%d:%d:%s\n", s.ID, s.QuorumPort, s.ElectionPort, role)
+	}
+	want.WriteString("version=0")
+	for _, m := range ms {
+		c := hDial(t, m.addr, 10*time.Second)
+		data, st, err := c.Get("/zookeeper/config")
+		if err != nil {
+			t.Fatalf("server %d: %v", m.cfg.MyID, err)
+		}
+		if string(data) != want.String() || st.Version != -1 || st.Mzxid != 0 || st.Mtime == 0 {
+			t.Errorf("server %d: /zookeeper/config = %q %+v, want %q with version -1", m.cfg.MyID, data, st, want.String())
+		}
+	}
+}

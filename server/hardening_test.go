@@ -281,6 +281,27 @@ func TestTxnVersion1StillDecodes(t *testing.T) {
 	}
 }
 
+// TestDeleteContainerTxnRoundTrip checks that a reaper's deleteContainer
+// txn keeps the chosen node's czxid through the log, and that one written
+// without txnReapCheck (before it existed) still decodes.
+func TestDeleteContainerTxnRoundTrip(t *testing.T) {
+	for _, flags := range []txnFlags{txnReapCheck, 0, txnReapCheck | txnExtendedTypes} {
+		in := &txn{op: proto.OpDeleteContainer, path: "/c", flags: flags, czxid: 0x100000007, time: 9}
+		if flags&txnReapCheck == 0 {
+			in.czxid = 0
+		}
+		e := proto.NewEncoder(nil)
+		in.encode(e)
+		out, err := decodeTxn(e.Bytes(), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.path != in.path || out.czxid != in.czxid || out.flags != in.flags || out.time != in.time {
+			t.Errorf("flags %b: decoded %+v, want %+v", flags, out, in)
+		}
+	}
+}
+
 // flakyNode fails the first n closeSession proposals as a leadership loss
 // would, and lets the test drive the leadership signal.
 type flakyNode struct {

@@ -34,6 +34,10 @@ func (s *Server) reapContainers() {
 		}
 		// In Apache's order, which the deletions' watch events follow.
 		paths := reapOrder(t.EmptyContainers(), t.ExpiredTTLs(now), t.ContainerCount(), t.TTLCount(), czxid)
+		czxids := make([]int64, len(paths))
+		for i, p := range paths {
+			czxids[i] = czxid(p)
+		}
 		s.db.mu.RUnlock()
 		// Spread the deletions over the minute as Apache does.
 		gap := time.Minute / time.Duration(s.opts.containerMaxPerMin)
@@ -45,7 +49,8 @@ func (s *Server) reapContainers() {
 				case <-time.After(gap):
 				}
 			}
-			s.proposeFunc(&txn{op: proto.OpDeleteContainer, path: p}, func(err error) {
+			t := &txn{op: proto.OpDeleteContainer, path: p, flags: txnReapCheck, czxid: czxids[i]}
+			s.proposeFunc(t, func(err error) {
 				if err != nil {
 					s.logger.Warn("deleting container or expired TTL node failed", "path", p, "err", err)
 				}

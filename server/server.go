@@ -656,7 +656,7 @@ func (s *Server) submit(t *txn, reqID int64, done func(error)) {
 	if t.time == 0 {
 		t.time = time.Now().UnixMilli()
 	}
-	t.flags = s.opts.txnFlags()
+	t.flags |= s.opts.txnFlags()
 	// Sessions move only between the servers of an ensemble: a standalone
 	// write skips the owner check (and its lock).
 	if s.cfg.Distributed() && ownerChecked(t.op) && s.leading() && !s.owners.check(t.sessionID, t.origin) {

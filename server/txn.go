@@ -24,6 +24,12 @@ type txnFlags uint32
 const (
 	// txnExtendedTypes: the proposer has extendedTypesEnabled (TTL nodes).
 	txnExtendedTypes txnFlags = 1 << iota
+	// txnReapCheck: a deleteContainer txn carries the czxid of the node
+	// the reaper chose, and applies only if that node is still there and
+	// still due (see tree.ReapDue): between the reaper's choice and the
+	// apply, a client may have deleted and re-created the node, or given
+	// it a child or new data.
+	txnReapCheck
 )
 
 // txn is one ZooKeeper transaction as proposed to the replicated log: the
@@ -43,11 +49,12 @@ type txn struct {
 	body    []byte // the client's request record, for ops that carry one
 	auth    []proto.Id
 	path    string // deleteContainer
+	czxid   int64  // deleteContainer with txnReapCheck
 }
 
 // sizeHint is about the encoded size of t, so encoding allocates once.
 func (t *txn) sizeHint() int {
-	n := 68 + len(t.body) + len(t.passwd) + len(t.path)
+	n := 76 + len(t.body) + len(t.passwd) + len(t.path)
 	for _, id := range t.auth {
 		n += 8 + len(id.Scheme) + len(id.ID)
 	}
@@ -70,6 +77,9 @@ func (t *txn) encode(e *proto.Encoder) {
 	case proto.OpCloseSession:
 	case proto.OpDeleteContainer:
 		e.String(t.path)
+		if t.flags&txnReapCheck != 0 {
+			e.Long(t.czxid)
+		}
 	default:
 		e.Buffer(t.body)
 		e.Int(int32(len(t.auth)))
@@ -128,6 +138,9 @@ func decodeTxn(b []byte, v1Flags txnFlags) (*txn, error) {
 	case proto.OpCloseSession:
 	case proto.OpDeleteContainer:
 		t.path = d.String()
+		if t.flags&txnReapCheck != 0 {
+			t.czxid = d.Long()
+		}
 	default:
 		t.body = d.Buffer()
 		n := d.Count("auth", 8)

@@ -483,3 +483,24 @@ func (x *txn) check(path string, version int32) (*Node, error) {
 	}
 	return n, nil
 }
+
+// SetConfigNode stores an ensemble's membership in "/zookeeper/config" the
+// way Apache ZooKeeper's ZKDatabase.initConfigInZKDatabase does on every
+// server when it starts and after it loads a snapshot: locally, not as a
+// txn, with version -1, mzxid the configuration's version and mtime now.
+// No watch fires.
+func (t *Tree) SetConfigNode(data []byte, configVersion, now int64) {
+	x := txn{t: t, zxid: configVersion, now: now}
+	old, ok := x.get(configPath)
+	if !ok {
+		return // New always creates it
+	}
+	n := old.withData(data)
+	n.version = -1
+	n.mtime, n.mzxid = now, configVersion
+	x.set(old, n)
+	x.dataChanged(configPath, old.DataLength(), n.DataLength())
+}
+
+// configPath is the node holding the ensemble's membership.
+const configPath = "/zookeeper/config"

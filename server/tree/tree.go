@@ -353,6 +353,24 @@ func (t *Tree) ExpiredTTLs(nowMs int64) []string {
 	return out
 }
 
+// ReapDue reports whether the node at path is still the one the reaper
+// chose (created at czxid, not deleted and re-created since) and still due
+// for removal at nowMs: a container with no children that has had one, or
+// a TTL node with no children whose time ran out.
+func (t *Tree) ReapDue(path string, czxid, nowMs int64) bool {
+	n, ok := t.Get(path)
+	if !ok || n.czxid != czxid || n.numChildren != 0 {
+		return false
+	}
+	switch n.mode {
+	case ModeContainer:
+		return n.cversion > 0
+	case ModeTTL:
+		return n.owner != 0 && nowMs-n.mtime > n.owner
+	}
+	return false
+}
+
 // store makes cur the node at its path in place of old (either may be nil,
 // not both; both have the same path) and keeps the indexes and counters in
 // step.
