@@ -38,7 +38,13 @@ type conn struct {
 	xid     int32
 	timeout time.Duration // for one reply
 	buf     []byte
+	// stalled, if set, is called once per reply still missing after
+	// stallAfter; see side.nudge.
+	stalled func()
 }
+
+// stallAfter is how long a reply may take before conn.stalled is called.
+const stallAfter = 2 * time.Second
 
 // dial opens a TCP connection and performs the connect handshake. A closed
 // connection with an expired session (SessionID 0) is returned with the
@@ -130,7 +136,12 @@ type reply struct {
 // notifications read before it. Events read before an error are returned too.
 func (c *conn) await(xid int32) (reply, []event, error) {
 	var evs []event
+	nudged := c.stalled == nil
 	for {
+		if !nudged {
+			nudged = true
+			c.waitOrNudge()
+		}
 		p, err := c.readFrame()
 		if err != nil {
 			return reply{}, evs, err
@@ -153,6 +164,19 @@ func (c *conn) await(xid int32) (reply, []event, error) {
 			return reply{}, evs, fmt.Errorf("protocol: got reply xid %d (err %v), want %d", h.Xid, h.Err, xid)
 		}
 		return reply{hdr: h, body: body}, evs, nil
+	}
+}
+
+// waitOrNudge waits up to stallAfter for the next frame to start and calls
+// c.stalled if it has not; the frame is then read as usual (a failed Peek
+// consumes nothing).
+func (c *conn) waitOrNudge() {
+	if err := c.nc.SetReadDeadline(time.Now().Add(stallAfter)); err != nil {
+		return
+	}
+	var ne net.Error
+	if _, err := c.br.Peek(1); errors.As(err, &ne) && ne.Timeout() {
+		c.stalled()
 	}
 }
 

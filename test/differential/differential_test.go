@@ -12,19 +12,36 @@ import (
 )
 
 var (
-	flagSeed     = flag.Int64("diff.seed", 20261121, "seed of the differential op sequence")
-	flagOps      = flag.Int("diff.ops", 10000, "number of ops in the differential sequence")
-	flagSessions = flag.Int("diff.sessions", 4, "logical sessions per server")
-	flagVerbose  = flag.Bool("diff.verbose", false, "log every op with both normalised outcomes")
-	flagKeep     = flag.Duration("diff.keepalive", 2*time.Second, "ping sessions quiet for this long (outside the compared sequence)")
+	flagSeed        = flag.Int64("diff.seed", 20261121, "seed of the differential op sequence")
+	flagOps         = flag.Int("diff.ops", 10000, "number of ops in the differential sequence")
+	flagSessions    = flag.Int("diff.sessions", 4, "logical sessions per side (at least 6 in the ensemble test)")
+	flagEnsembleOps = flag.Int("diff.ensemble.ops", 3000, "number of ops in the ensemble differential sequence")
+	flagVerbose     = flag.Bool("diff.verbose", false, "log every op with both normalised outcomes")
+	flagKeep        = flag.Duration("diff.keepalive", 2*time.Second, "ping sessions quiet for this long (outside the compared sequence)")
 )
 
 // TestDifferential sends one seeded random op sequence to Apache ZooKeeper
 // (A) and to zkgo (B; a second Apache ZooKeeper with ZKGO_DIFF_B=apache) and
 // requires every normalised outcome to match.
 func TestDifferential(t *testing.T) {
+	runDifferential(t, 1, *flagOps, *flagSessions)
+}
+
+// TestDifferentialEnsemble is TestDifferential between two 3-server
+// ensembles, the sessions spread over the servers: session i starts on
+// server i%3, moves to the next server on each reconnect, and syncs before
+// each op (see side.catchUp), so that the outcomes do not depend on
+// replication timing; writes go through the leader from every server.
+func TestDifferentialEnsemble(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two 3-server ensembles")
+	}
+	runDifferential(t, 3, *flagEnsembleOps, max(*flagSessions, 6))
+}
+
+func runDifferential(t *testing.T, nodes, ops, sessions int) {
 	requireJava(t)
-	budget := 3*time.Minute + time.Duration(*flagOps)*20*time.Millisecond
+	budget := 3*time.Minute + time.Duration(ops)*20*time.Millisecond*time.Duration(nodes)
 	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
 	if dl, ok := t.Deadline(); ok {
@@ -34,24 +51,33 @@ func TestDifferential(t *testing.T) {
 	}
 
 	start := time.Now()
-	srvA := startApache(ctx, t, "A=apache")
+	startA, startB := startApache, startZkgo
+	if nodes > 1 {
+		startA = func(ctx context.Context, t *testing.T, name string) *server {
+			return startApacheEnsemble(ctx, t, name, nodes)
+		}
+		startB = func(ctx context.Context, t *testing.T, name string) *server {
+			return startZkgoEnsemble(ctx, t, name, nodes)
+		}
+	}
+	srvA := startA(ctx, t, "A=apache")
 	var srvB *server
 	switch b := os.Getenv("ZKGO_DIFF_B"); b {
 	case "apache":
-		srvB = startApache(ctx, t, "B=apache")
+		srvB = startA(ctx, t, "B=apache")
 	case "", "zkgo":
-		srvB = startZkgo(ctx, t, "B=zkgo")
+		srvB = startB(ctx, t, "B=zkgo")
 	default:
 		t.Fatalf("ZKGO_DIFF_B=%q: want zkgo (default) or apache", b)
 	}
-	t.Logf("servers up in %v: %s on %s, %s on %s", time.Since(start).Round(time.Millisecond), srvA.name, srvA.addr, srvB.name, srvB.addr)
+	t.Logf("servers up in %v: %s on %v, %s on %v", time.Since(start).Round(time.Millisecond), srvA.name, srvA.addrs, srvB.name, srvB.addrs)
 
-	sa, err := newSide(ctx, srvA.name, srvA.addr, *flagSessions, *flagKeep)
+	sa, err := newSide(ctx, srvA.name, srvA.addrs, sessions, *flagKeep)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sa.close()
-	sb, err := newSide(ctx, srvB.name, srvB.addr, *flagSessions, *flagKeep)
+	sb, err := newSide(ctx, srvB.name, srvB.addrs, sessions, *flagKeep)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +85,7 @@ func TestDifferential(t *testing.T) {
 
 	rn := &runner{
 		t: t, seed: *flagSeed, a: sa, b: sb,
-		gen:      newGenerator(*flagSeed, *flagSessions),
+		gen:      newGenerator(*flagSeed, sessions),
 		tracked:  make(map[string]reapKind),
 		coverage: map[string]map[string]int{"(events)": {}, "(unreaped)": {}, "(removed by the server)": {}},
 		dumpN:    1000,
@@ -70,22 +96,22 @@ func TestDifferential(t *testing.T) {
 	}
 	rn.compareDumps(op{index: -1})
 	runStart := time.Now()
-	for i := 0; i < *flagOps; i++ {
+	for i := 0; i < ops; i++ {
 		if ctx.Err() != nil {
 			t.Fatalf("time budget exhausted after %d ops: %v", i, ctx.Err())
 		}
 		rn.step(rn.gen.next())
 	}
 	// A final sweep collects the events still owed to each session.
-	for s := 0; s < *flagSessions; s++ {
+	for s := 0; s < sessions; s++ {
 		rn.step(op{index: rn.gen.count, sess: s, kind: kindPing})
 		rn.gen.count++
 	}
 	rn.compareDumps(op{index: rn.gen.count})
 	elapsed := time.Since(runStart)
-	t.Logf("%d ops (seed %d, %d sessions) agreed between %s and %s in %v (%.0f ops/s), %d removal waits (longest %v)\ncoverage (outcomes on A):\n%s",
-		rn.gen.count, *flagSeed, *flagSessions, sa.name, sb.name, elapsed.Round(time.Millisecond),
-		float64(rn.gen.count)/elapsed.Seconds(), rn.settles, rn.settleMax.Round(time.Millisecond), rn.coverageReport())
+	t.Logf("%d ops (seed %d, %d sessions, %d servers a side) agreed between %s and %s in %v (%.0f ops/s), %d removal waits (longest %v), stalled replies nudged: A %d, B %d\ncoverage (outcomes on A):\n%s",
+		rn.gen.count, *flagSeed, sessions, nodes, sa.name, sb.name, elapsed.Round(time.Millisecond),
+		float64(rn.gen.count)/elapsed.Seconds(), rn.settles, rn.settleMax.Round(time.Millisecond), sa.nudges, sb.nudges, rn.coverageReport())
 }
 
 // TestNormalisationDetectsDifferences checks, without servers, that the

@@ -1,8 +1,10 @@
 package differential
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -127,9 +129,17 @@ func (l *labeler) stat(st *proto.Stat) string {
 		l.owner(st.EphemeralOwner), st.DataLength, st.NumChildren)
 }
 
+// configPorts matches the ports in an ensemble's membership lines.
+var configPorts = regexp.MustCompile(`:[0-9]+`)
+
 func dataString(b []byte) string {
 	if b == nil {
 		return "null"
+	}
+	if bytes.HasPrefix(b, []byte("server.")) {
+		// An ensemble's /zookeeper/config: the servers' ports differ
+		// between the two sides, the rest must not.
+		b = configPorts.ReplaceAll(b, []byte(":port"))
 	}
 	if len(b) <= 48 {
 		return fmt.Sprintf("%q", b)

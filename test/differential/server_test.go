@@ -25,11 +25,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// server is a ZooKeeper server process started by the test.
+// server is a ZooKeeper server process, or an ensemble's processes, started
+// by the test.
 type server struct {
-	name string
-	addr string
-	dir  string
+	name  string
+	addrs []string // client addresses, one per server
 }
 
 // requireJava skips (or, in CI, fails) the test when Java or the ZooKeeper
@@ -67,7 +67,7 @@ func startApache(ctx context.Context, t *testing.T, name string) *server {
 			"org.slf4j.simpleLogger.defaultLogLevel=warn",
 		},
 	})
-	return &server{name: name, addr: a.Addr(), dir: a.Dir()}
+	return &server{name: name, addrs: []string{a.Addr()}}
 }
 
 // startZkgo builds cmd/zkserver and starts it standalone on a free port,
@@ -76,5 +76,43 @@ func startApache(ctx context.Context, t *testing.T, name string) *server {
 func startZkgo(ctx context.Context, t *testing.T, name string) *server {
 	t.Helper()
 	z := zkgoproc.Start(t, zkgoproc.Options{TickTime: 2 * time.Second, Config: sharedConfig()})
-	return &server{name: name, addr: z.Addr(), dir: z.Dir()}
+	return &server{name: name, addrs: []string{z.Addr()}}
+}
+
+// ensembleTick is the ensembles' tickTime: the standalone servers' 2s, so
+// that sessions negotiate the same timeouts.
+const ensembleTick = 2 * time.Second
+
+// startApacheEnsemble starts an Apache ZooKeeper ensemble of n voters with
+// the settings startApache gives the standalone server.
+func startApacheEnsemble(ctx context.Context, t *testing.T, name string, n int) *server {
+	t.Helper()
+	e := apachezk.StartEnsemble(t, apachezk.EnsembleOptions{
+		Voters:   n,
+		TickTime: ensembleTick,
+		Config:   sharedConfig(),
+		Heap:     "256m",
+		Properties: []string{
+			"zookeeper.extendedTypesEnabled=true",
+			fmt.Sprintf("znode.container.checkIntervalMs=%d", reapIntervalMs),
+			"org.slf4j.simpleLogger.defaultLogLevel=warn",
+		},
+	})
+	return ensembleServer(name, e.Size(), e.Addr)
+}
+
+// startZkgoEnsemble starts a zkgo ensemble of n voters (zkserver processes)
+// with the settings startZkgo gives the standalone server.
+func startZkgoEnsemble(ctx context.Context, t *testing.T, name string, n int) *server {
+	t.Helper()
+	e := zkgoproc.StartEnsemble(t, zkgoproc.EnsembleOptions{Voters: n, TickTime: ensembleTick, Config: sharedConfig()})
+	return ensembleServer(name, e.Size(), e.Addr)
+}
+
+func ensembleServer(name string, n int, addr func(int) string) *server {
+	s := &server{name: name}
+	for i := 0; i < n; i++ {
+		s.addrs = append(s.addrs, addr(i))
+	}
+	return s
 }

@@ -29,21 +29,27 @@ type session struct {
 	lastZxid int64
 	stash    []event // notifications read by keepalive pings, owed to the next compared op
 	lastUse  time.Time
+	node     int // index of the server it is connected to, in side.addrs
 }
 
 // side is one server under test with its sessions. Only one goroutine uses a
 // side at a time.
 type side struct {
 	name  string
-	addr  string
+	addrs []string // one server, or an ensemble's client addresses
 	ctx   context.Context
 	sess  []*session
 	admin *session
+	// hosts holds, in an ensemble, one session per server that sets no
+	// watches, for making a server catch up before a session moves there.
+	hosts []*session
 	lab   *labeler
 	hello []string // normalised handshakes of the first sessions
 	// quietLimit is how long a session may stay quiet before the side pings
 	// it outside the compared sequence.
 	quietLimit time.Duration
+	// nudges counts the stalled replies nudged (see nudge).
+	nudges int
 }
 
 // result is what one op produced on one server.
@@ -61,9 +67,11 @@ type result struct {
 	notes   []string
 }
 
-// newSide opens nSess sessions and the admin session on the server at addr.
-func newSide(ctx context.Context, name, addr string, nSess int, keepalive time.Duration) (*side, error) {
-	s := &side{name: name, addr: addr, ctx: ctx, lab: newLabeler(), quietLimit: keepalive}
+// newSide opens nSess sessions and the admin session on the server at
+// addrs[0], or spread over an ensemble's servers: session i starts on
+// addrs[i%len(addrs)], the admin session on addrs[0].
+func newSide(ctx context.Context, name string, addrs []string, nSess int, keepalive time.Duration) (*side, error) {
+	s := &side{name: name, addrs: addrs, ctx: ctx, lab: newLabeler(), quietLimit: keepalive}
 	if err := s.start(nSess); err != nil {
 		s.close()
 		return nil, err
@@ -73,7 +81,7 @@ func newSide(ctx context.Context, name, addr string, nSess int, keepalive time.D
 
 func (s *side) start(nSess int) error {
 	for i := 0; i < nSess; i++ {
-		ss := &session{}
+		ss := &session{node: i % len(s.addrs)}
 		s.sess = append(s.sess, ss)
 		// Half the sessions announce the readOnly byte, half are "old"
 		// clients without it.
@@ -87,6 +95,16 @@ func (s *side) start(nSess int) error {
 	if _, err := s.open(s.admin, -1, true); err != nil {
 		return err
 	}
+	for k := range s.addrs {
+		if !s.ensemble() {
+			break
+		}
+		h := &session{node: k}
+		if _, err := s.open(h, -2-k, true); err != nil {
+			return err
+		}
+		s.hosts = append(s.hosts, h)
+	}
 	// The admin session reads every node for tree dumps.
 	r, _, err := s.admin.c.call(proto.XidAuth, proto.OpAuth, &proto.AuthPacket{Scheme: "digest", Auth: []byte(superCred)})
 	if err != nil || r.hdr.Err != proto.OK {
@@ -95,10 +113,11 @@ func (s *side) start(nSess int) error {
 	return nil
 }
 
-// all returns the logical sessions followed by the admin session.
+// all returns the logical sessions followed by the admin session and the
+// host sessions.
 func (s *side) all() []*session {
-	out := make([]*session, 0, len(s.sess)+1)
-	return append(append(out, s.sess...), s.admin)
+	out := make([]*session, 0, len(s.sess)+1+len(s.hosts))
+	return append(append(append(out, s.sess...), s.admin), s.hosts...)
 }
 
 func (s *side) close() {
@@ -112,7 +131,7 @@ func (s *side) close() {
 // open starts a new session for logical session i (-1 for admin).
 func (s *side) open(ss *session, i int, hasRO bool) (string, error) {
 	req := &proto.ConnectRequest{TimeOut: sessionTimeout, Passwd: make([]byte, 16), HasReadOnly: hasRO}
-	c, resp, err := dial(s.ctx, s.addr, req, replyTimeout)
+	c, resp, err := dial(s.ctx, s.addrs[ss.node], req, replyTimeout)
 	if err != nil {
 		return "", fmt.Errorf("%s: open session %d: %w", s.name, i, err)
 	}
@@ -120,11 +139,15 @@ func (s *side) open(ss *session, i int, hasRO bool) (string, error) {
 		c.close()
 		return "", fmt.Errorf("%s: open session %d: server refused a new session", s.name, i)
 	}
+	s.watchStalls(c, ss)
 	// Notifications owed to the next compared op survive the new incarnation.
-	*ss = session{c: c, id: resp.SessionID, passwd: resp.Passwd, inc: ss.inc + 1, stash: ss.stash, lastUse: time.Now()}
+	*ss = session{c: c, id: resp.SessionID, passwd: resp.Passwd, inc: ss.inc + 1, stash: ss.stash, lastUse: time.Now(), node: ss.node}
 	ss.label = fmt.Sprintf("s%d.%d", i, ss.inc)
-	if i < 0 {
+	switch {
+	case i == -1:
 		ss.label = "admin"
+	case i < -1:
+		ss.label = fmt.Sprintf("host%d", -2-i)
 	}
 	if _, dup := s.lab.owners[ss.id]; dup {
 		s.lab.violate("session id %#x granted twice", ss.id)
@@ -137,7 +160,7 @@ func (s *side) open(ss *session, i int, hasRO bool) (string, error) {
 // the session has expired it opens a new one.
 func (s *side) resume(ss *session, i int, hasRO bool) ([]string, error) {
 	req := &proto.ConnectRequest{LastZxidSeen: ss.lastZxid, TimeOut: sessionTimeout, SessionID: ss.id, Passwd: ss.passwd, HasReadOnly: hasRO}
-	c, resp, err := dial(s.ctx, s.addr, req, replyTimeout)
+	c, resp, err := dial(s.ctx, s.addrs[ss.node], req, replyTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("%s: resume session %d: %w", s.name, i, err)
 	}
@@ -150,8 +173,35 @@ func (s *side) resume(ss *session, i int, hasRO bool) ([]string, error) {
 	if resp.SessionID != ss.id {
 		s.lab.violate("resume of session %#x granted session %#x", ss.id, resp.SessionID)
 	}
+	s.watchStalls(c, ss)
 	ss.c, ss.lastUse = c, time.Now()
 	return out, nil
+}
+
+// watchStalls makes a reply that stalls on c, in an ensemble, nudge its
+// server. Apache ZooKeeper 3.8.0 (Debian's) has ZOOKEEPER-4537, fixed in
+// 3.8.1: a follower may leave a request unanswered until some other commit
+// comes, and the test sends one op at a time, so nothing else would come.
+func (s *side) watchStalls(c *conn, ss *session) {
+	if s.ensemble() {
+		c.stalled = func() { s.nudge(ss.node) }
+	}
+}
+
+// nudge commits something on the ensemble without touching the tree: it
+// opens a session on server k and closes it (two txns, whose zxids appear
+// only in reply headers, where the labeler ignores unanchored zxids).
+func (s *side) nudge(k int) {
+	s.nudges++
+	req := &proto.ConnectRequest{TimeOut: sessionTimeout, Passwd: make([]byte, 16)}
+	c, resp, err := dial(s.ctx, s.addrs[k], req, replyTimeout)
+	if err != nil {
+		return
+	}
+	defer c.close()
+	if resp.SessionID != 0 {
+		c.call(c.nextXid(), proto.OpCloseSession, nil)
+	}
 }
 
 func (ss *session) sawZxid(z int64) {
@@ -188,6 +238,10 @@ func (s *side) exec(o op) *result {
 		return r
 	}
 	ss := s.sess[o.sess]
+	if err := s.catchUp(ss); err != nil {
+		r.err = err
+		return r
+	}
 	ss.lastUse = time.Now()
 	switch o.kind {
 	case kindRequest:
@@ -246,6 +300,10 @@ func (s *side) exec(o op) *result {
 		}
 		ss.sawZxid(pr.hdr.Zxid)
 		ss.c.close()
+		if err := s.move(ss); err != nil {
+			r.err = err
+			return r
+		}
 		hs, err := s.resume(ss, o.sess, o.hasRO)
 		r.conns = hs
 		if err != nil {
@@ -266,6 +324,52 @@ func (s *side) exec(o op) *result {
 	r.events = append(ss.stash, r.events...)
 	ss.stash = nil
 	return r
+}
+
+// ensemble reports whether the side's sessions are spread over several
+// servers.
+func (s *side) ensemble() bool { return len(s.addrs) > 1 }
+
+// catchUp makes the server of ss apply every write acknowledged so far (by
+// any server of the ensemble) before ss's next op, with a sync outside the
+// compared sequence: ops are issued one at a time, so the outcome of a read
+// and the notifications it finds must not depend on how far its server lags.
+// Notifications read with the sync's reply are owed to the next op.
+func (s *side) catchUp(ss *session) error {
+	if !s.ensemble() {
+		return nil
+	}
+	// The reply's zxid is not recorded, as for keepalive pings.
+	rep, evs, err := ss.c.call(ss.c.nextXid(), proto.OpSync, &proto.SyncRequest{Path: "/"})
+	ss.stash = append(ss.stash, evs...)
+	if err != nil {
+		return fmt.Errorf("%s: sync before op on %s (server %d): %w", s.name, ss.label, ss.node, err)
+	}
+	if rep.hdr.Err != proto.OK {
+		return fmt.Errorf("%s: sync before op on %s (server %d): %s", s.name, ss.label, ss.node, rep.hdr.Err.Name())
+	}
+	ss.lastUse = time.Now()
+	return nil
+}
+
+// move sends ss's next connection to the next server of the ensemble, as a
+// client does when its server goes away, after making that server catch up
+// through its host session: a server that has not seen the session's
+// last zxid refuses to resume it.
+func (s *side) move(ss *session) error {
+	if !s.ensemble() {
+		return nil
+	}
+	ss.node = (ss.node + 1) % len(s.addrs)
+	h := s.hosts[ss.node]
+	if err := s.catchUp(h); err != nil {
+		return err
+	}
+	if len(h.stash) > 0 {
+		s.lab.violate("%s, which sets no watches, got %d notifications", h.label, len(h.stash))
+		h.stash = nil
+	}
+	return nil
 }
 
 func errKind(err error) string {
@@ -415,6 +519,9 @@ func (s *side) pendingReaps(tracked map[string]reapKind) (present, pending []str
 	// child is removed is then read after that removal.
 	sort.Sort(sort.Reverse(sort.StringSlice(paths)))
 	ss := s.admin
+	if err := s.catchUp(ss); err != nil {
+		return nil, nil, err
+	}
 	for _, p := range paths {
 		rep, evs, err := ss.c.call(ss.c.nextXid(), proto.OpExists, &proto.ExistsRequest{Path: p})
 		ss.stash = append(ss.stash, evs...)
@@ -471,6 +578,9 @@ func (s *side) settle(tracked map[string]reapKind, limit time.Duration) (present
 func (s *side) dump() ([]string, error) {
 	var out []string
 	ss := s.admin
+	if err := s.catchUp(ss); err != nil {
+		return nil, err
+	}
 	call := func(op proto.OpCode, req, resp proto.Record) (proto.Code, error) {
 		rep, evs, err := ss.c.call(ss.c.nextXid(), op, req)
 		ss.stash = append(ss.stash, evs...)
