@@ -65,8 +65,8 @@ type Config struct {
 	// autopurge.snapRetainCount); default and minimum 3.
 	SnapshotRetain int
 	// TrailingLogs is how many entries stay in the log behind a snapshot, so
-	// that a slightly lagging follower catches up without a full snapshot;
-	// default 10240.
+	// that a lagging follower catches up without a full snapshot; default
+	// 10240 standalone, twice SnapshotThreshold in an ensemble.
 	TrailingLogs uint64
 	// SegmentSize is the size of one log segment file; default 64 MiB.
 	SegmentSize int
@@ -156,9 +156,6 @@ func (c *Config) setDefaults() error {
 		c.SnapshotInterval = defaultSnapshotInterval
 	}
 	c.SnapshotRetain = max(c.SnapshotRetain, minSnapshotRetain)
-	if c.TrailingLogs == 0 {
-		c.TrailingLogs = defaultTrailingLogs
-	}
 	if c.SegmentSize == 0 {
 		c.SegmentSize = wal.DefaultSegmentSize
 	}
@@ -167,6 +164,16 @@ func (c *Config) setDefaults() error {
 	}
 
 	standalone := voters == 1 && c.self().Voter
+	if c.TrailingLogs == 0 {
+		c.TrailingLogs = defaultTrailingLogs
+		if !standalone {
+			// A follower that missed up to about a snapshot's worth of
+			// writes catches up from the log rather than from a full
+			// snapshot, as an Apache follower gets a DIFF from the
+			// leader's txn logs rather than a SNAP.
+			c.TrailingLogs = max(c.TrailingLogs, 2*c.SnapshotThreshold)
+		}
+	}
 	if c.HeartbeatTimeout == 0 {
 		c.HeartbeatTimeout = time.Second
 		if standalone {

@@ -312,7 +312,9 @@ func (n *Node) shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		errs = append(errs, fmt.Errorf("replication: shutdown: %w", ctx.Err()))
 	}
-	// Raft closes the transport once its goroutines have stopped.
+	// Raft closes the transport once its goroutines have stopped; those
+	// dialing a down peer stop first.
+	n.trans.stopDialing()
 	if err := n.raft.Shutdown().Error(); err != nil {
 		errs = append(errs, fmt.Errorf("replication: shutdown: %w", err))
 	}

@@ -1,8 +1,11 @@
 package replication
 
 import (
+	"errors"
 	"fmt"
 	"net"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -23,6 +26,15 @@ type raftTransport interface {
 // any other RPC. Do not remove this: TestHeartbeatFastPathDisabled guards it.
 type noHeartbeatFastPath struct {
 	raftTransport
+	stream *tcpStream // nil for the in-memory transport
+}
+
+// stopDialing makes dials in progress and later ones give up at once, so
+// that raft's goroutines waiting on a down peer let Shutdown finish.
+func (t noHeartbeatFastPath) stopDialing() {
+	if t.stream != nil {
+		t.stream.quitOnce.Do(func() { close(t.stream.quit) })
+	}
 }
 
 // SetHeartbeatHandler deliberately does nothing; see the type's comment.
@@ -38,7 +50,7 @@ func newTransport(cfg *Config, log *hclogAdapter) (t noHeartbeatFastPath, addr s
 			addr = "inmem:" + cfg.ID
 		}
 		_, tr := raft.NewInmemTransport(raft.ServerAddress(addr))
-		return noHeartbeatFastPath{tr}, addr, nil
+		return noHeartbeatFastPath{raftTransport: tr}, addr, nil
 	}
 	ln := cfg.Listener
 	if ln == nil {
@@ -46,7 +58,7 @@ func newTransport(cfg *Config, log *hclogAdapter) (t noHeartbeatFastPath, addr s
 			return t, "", fmt.Errorf("replication: listen %s: %w", cfg.BindAddr, err)
 		}
 	}
-	stream := &tcpStream{Listener: ln, advertise: ln.Addr()}
+	stream := &tcpStream{Listener: ln, advertise: ln.Addr(), quit: make(chan struct{})}
 	if a := cfg.self().Address; a != "" {
 		if stream.advertise, err = net.ResolveTCPAddr("tcp", a); err != nil {
 			_ = ln.Close()
@@ -72,7 +84,7 @@ func newTransport(cfg *Config, log *hclogAdapter) (t noHeartbeatFastPath, addr s
 		Timeout:         10 * time.Second,
 		Logger:          log.Named("transport"),
 	})
-	return noHeartbeatFastPath{tr}, stream.advertise.String(), nil
+	return noHeartbeatFastPath{raftTransport: tr, stream: stream}, stream.advertise.String(), nil
 }
 
 // tcpStream is raft's StreamLayer over a listener the Node owns, so tests
@@ -80,10 +92,32 @@ func newTransport(cfg *Config, log *hclogAdapter) (t noHeartbeatFastPath, addr s
 type tcpStream struct {
 	net.Listener
 	advertise net.Addr
+	quit      chan struct{} // closed by stopDialing
+	quitOnce  sync.Once
 }
 
+// dialRetry is how often Dial tries again a peer that refuses connections.
+const dialRetry = 20 * time.Millisecond
+
+// Dial connects to a peer. A peer that refuses the connection (it is down)
+// is tried again every dialRetry until timeout, rather than failing at
+// once: raft backs off exponentially after each failed RPC to a follower
+// (up to seconds), so a follower that restarts would otherwise wait for
+// the end of the leader's backoff before it gets a single entry; a dial
+// that waits instead connects as soon as the follower listens again.
 func (s *tcpStream) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	return net.DialTimeout("tcp", string(addr), timeout)
+	deadline := time.Now().Add(timeout)
+	for {
+		c, err := net.DialTimeout("tcp", string(addr), time.Until(deadline))
+		if err == nil || !errors.Is(err, syscall.ECONNREFUSED) || time.Until(deadline) < dialRetry {
+			return c, err
+		}
+		select {
+		case <-s.quit:
+			return nil, err
+		case <-time.After(dialRetry):
+		}
+	}
 }
 
 func (s *tcpStream) Addr() net.Addr { return s.advertise }

@@ -2,8 +2,10 @@ package replication
 
 import (
 	"errors"
+	"net"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/raft"
 )
@@ -20,7 +22,7 @@ func (r *recordingTransport) LocalAddr() raft.ServerAddress      { return "inner
 
 func TestNoHeartbeatFastPathDropsHandler(t *testing.T) {
 	inner := &recordingTransport{}
-	var tr raft.Transport = noHeartbeatFastPath{inner}
+	var tr raft.Transport = noHeartbeatFastPath{raftTransport: inner}
 	tr.SetHeartbeatHandler(func(raft.RPC) { t.Error("fast-path heartbeat handler called") })
 	if inner.handlers != 0 {
 		t.Fatal("SetHeartbeatHandler reached the inner transport: the #695 fast path is enabled")
@@ -80,5 +82,62 @@ func TestNoPipelinedReplication(t *testing.T) {
 	defer tr.Close()
 	if _, err := tr.AppendEntriesPipeline("2", "127.0.0.1:1"); !errors.Is(err, raft.ErrPipelineReplicationNotSupported) {
 		t.Fatalf("AppendEntriesPipeline: %v, want ErrPipelineReplicationNotSupported", err)
+	}
+}
+
+// TestDialWaitsForARestartingPeer checks that a dial to a peer that refuses
+// connections keeps trying until the peer listens (so that raft's backoff
+// after failed RPCs does not delay a restarted follower), and that
+// stopDialing ends such a dial at once.
+func TestDialWaitsForARestartingPeer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // the peer is down: connections are refused
+
+	s := &tcpStream{quit: make(chan struct{})}
+	dialed := make(chan error, 1)
+	go func() {
+		c, err := s.Dial(raft.ServerAddress(addr), time.Minute)
+		if err == nil {
+			c.Close()
+		}
+		dialed <- err
+	}()
+	// The peer comes back on the same port.
+	var back net.Listener
+	for deadline := time.Now().Add(10 * time.Second); back == nil; {
+		if back, err = net.Listen("tcp", addr); err != nil {
+			if time.Now().After(deadline) {
+				t.Skipf("port %s not free again: %v", addr, err)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	defer back.Close()
+	select {
+	case err := <-dialed:
+		if err != nil {
+			t.Fatalf("dial to the restarted peer: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("dial did not connect once the peer listened again")
+	}
+
+	back.Close()
+	go func() {
+		_, err := s.Dial(raft.ServerAddress(addr), time.Minute)
+		dialed <- err
+	}()
+	noHeartbeatFastPath{stream: s}.stopDialing()
+	select {
+	case err := <-dialed:
+		if err == nil {
+			t.Fatal("dial to a down peer succeeded")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("stopDialing did not end a dial waiting for a down peer")
 	}
 }
