@@ -118,8 +118,11 @@ func (b *Barrier) IsSet(ctx context.Context) (bool, error) {
 // Wait blocks until the barrier is not up (its node does not exist) or ctx
 // ends. It returns at once if the barrier is not up.
 func (b *Barrier) Wait(ctx context.Context) error {
-	for {
+	for expiries := 0; ; {
 		st, changed, err := b.c.ExistsW(ctx, b.path)
+		if sessionRetry(ctx, err, &expiries) {
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("barrier %s: wait: %w", b.path, err)
 		}
@@ -130,6 +133,21 @@ func (b *Barrier) Wait(ctx context.Context) error {
 			return fmt.Errorf("barrier %s: wait: %w", b.path, err)
 		}
 	}
+}
+
+// maxExpiries bounds how often one wait starts over on a new session
+// after its session expired under a request.
+const maxExpiries = 5
+
+// sessionRetry reports whether a wait should start over after err: the
+// session expired under the request, and the Conn opens a new one (as
+// Curator's retry loop retries SESSIONEXPIRED).
+func sessionRetry(ctx context.Context, err error, expiries *int) bool {
+	if !errors.Is(err, client.ErrSessionExpired) || ctx.Err() != nil || *expiries >= maxExpiries {
+		return false
+	}
+	*expiries++
+	return true
 }
 
 // waitEvent waits for the one event of a watch. It returns nil for a node

@@ -90,34 +90,51 @@ func (d *DoubleBarrier) Enter(ctx context.Context) error {
 }
 
 func (d *DoubleBarrier) enter(ctx context.Context) error {
-	for {
-		// Watch the ready node before counting, so that a member that
-		// counts enough after our count cannot release us unseen.
-		st, readyCh, err := d.c.ExistsW(ctx, d.ready)
-		if err != nil {
-			return err
+	for expiries := 0; ; {
+		err := d.enterStep(ctx)
+		if errors.Is(err, errWait) {
+			continue
 		}
-		if err := d.ensureNode(ctx); err != nil {
-			return err
+		if sessionRetry(ctx, err, &expiries) {
+			continue
 		}
-		if st != nil {
-			return nil
-		}
-		children, err := d.c.Children(ctx, d.path)
-		if err != nil {
-			return err
-		}
-		if countMembers(children) >= d.members {
-			_, err := d.c.Create(ctx, d.ready, d.data)
-			if err != nil && !errors.Is(err, client.ErrNodeExists) {
-				return err
-			}
-			return nil
-		}
-		if err := waitEvent(ctx, readyCh); err != nil {
-			return err
-		}
+		return err
 	}
+}
+
+// errWait asks enter to look again after a watch fired.
+var errWait = errors.New("wait again")
+
+// enterStep makes one pass of Enter: nil when through, errWait after
+// waiting for the ready node.
+func (d *DoubleBarrier) enterStep(ctx context.Context) error {
+	// Watch the ready node before counting, so that a member that counts
+	// enough after our count cannot release us unseen.
+	st, readyCh, err := d.c.ExistsW(ctx, d.ready)
+	if err != nil {
+		return err
+	}
+	if err := d.ensureNode(ctx); err != nil {
+		return err
+	}
+	if st != nil {
+		return nil
+	}
+	children, err := d.c.Children(ctx, d.path)
+	if err != nil {
+		return err
+	}
+	if countMembers(children) >= d.members {
+		_, err := d.c.Create(ctx, d.ready, d.data)
+		if err != nil && !errors.Is(err, client.ErrNodeExists) {
+			return err
+		}
+		return nil
+	}
+	if err := waitEvent(ctx, readyCh); err != nil {
+		return err
+	}
+	return errWait
 }
 
 // ensureNode creates the member's node unless this session created it
@@ -203,8 +220,11 @@ func (d *DoubleBarrier) Leave(ctx context.Context) error {
 func (d *DoubleBarrier) leave(ctx context.Context) error {
 	ours := d.node[len(d.path)+1:]
 	mine := true // our node should exist: we have not deleted it
-	for {
+	for expiries := 0; ; {
 		children, err := d.c.Children(ctx, d.path)
+		if sessionRetry(ctx, err, &expiries) {
+			continue
+		}
 		if err != nil && !errors.Is(err, client.ErrNoNode) {
 			return err
 		}
@@ -233,6 +253,9 @@ func (d *DoubleBarrier) leave(ctx context.Context) error {
 			}
 		}
 		st, changed, err := d.c.ExistsW(ctx, d.path+"/"+watch)
+		if sessionRetry(ctx, err, &expiries) {
+			continue
+		}
 		if err != nil {
 			return err
 		}

@@ -325,7 +325,14 @@ func TestDoubleBarrierSessionLost(t *testing.T) {
 	px.Cut(true)
 	testserver.WaitFor(t, "the expired member's node to go", func() bool { return len(members(t, obs, path)) == 0 })
 	px.Resume()
-	testserver.WaitFor(t, "the member node on the new session", func() bool { return len(members(t, obs, path)) == 1 })
+	testserver.WaitFor(t, "the member node on the new session", func() bool {
+		select {
+		case err := <-entered:
+			t.Fatalf("Enter returned while the member was alone: %v", err)
+		default:
+		}
+		return len(members(t, obs, path)) == 1
+	})
 	_, st, err := obs.Get(ctx, d.Node())
 	if err != nil {
 		t.Fatal(err)
