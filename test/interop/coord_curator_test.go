@@ -96,6 +96,8 @@ func TestCuratorCoordination(t *testing.T) {
 	classes := t.TempDir()
 	runTool(t, 3*time.Minute, "", javac, "-nowarn", "-d", classes, "-cp", cp,
 		filepath.Join("testdata", "coord", "CoordAgent.java"))
+	counterBin := filepath.Join(t.TempDir(), "counter")
+	runTool(t, 5*time.Minute, "", "go", "build", "-o", counterBin, "github.com/zkgo/zkgo/examples/counter")
 
 	forEachTarget(t, serverOpts{}, func(t *testing.T, tg *target) {
 		a := startCoordAgent(t, java, classes+":"+cp, tg.addr)
@@ -108,6 +110,7 @@ func TestCuratorCoordination(t *testing.T) {
 		defer c.Close()
 		t.Run("atomic", func(t *testing.T) { curatorAtomic(ctx, t, a, tg.addr, "") })
 		t.Run("atomic-promoted", func(t *testing.T) { curatorAtomic(ctx, t, a, tg.addr, "/coord/atomic-promoted-lock") })
+		t.Run("counter-example", func(t *testing.T) { curatorCounterExample(ctx, t, a, c, tg.addr, counterBin) })
 		t.Run("shared-count", func(t *testing.T) { curatorSharedCount(ctx, t, a, c) })
 		t.Run("double-barrier", func(t *testing.T) { curatorDoubleBarrier(ctx, t, a, tg.addr) })
 		t.Run("barrier", func(t *testing.T) { curatorBarrier(ctx, t, a, c) })
@@ -207,6 +210,40 @@ func curatorAtomic(ctx context.Context, t *testing.T, a *agent, addr, lockPath s
 		t.Fatalf("final value %d (%v), want %d", v.PostValue, err, total)
 	}
 	t.Logf("%d Go increments took the promoted lock", promoted)
+}
+
+// curatorCounterExample: runs of examples/counter and a Curator thread add
+// to one counter at once; the final value is the sum of all additions.
+func curatorCounterExample(ctx context.Context, t *testing.T, a *agent, c *client.Conn, addr, bin string) {
+	const runs, add, javaIncrements = 4, 3, 20
+	path := "/coord/example-counter"
+	a.expect(t, "HELD", "async example atomic %s %d -", path, javaIncrements)
+	var wg sync.WaitGroup
+	outs := make([]string, runs)
+	for i := range runs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.CommandContext(ctx, bin, "-server", addr, "-path", path, "-add", strconv.Itoa(add))
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				outs[i] = fmt.Sprintf("error %v: %s", err, out)
+				return
+			}
+			outs[i] = strings.TrimSpace(string(out))
+		}()
+	}
+	wg.Wait()
+	a.done(t, "join example")
+	for i, out := range outs {
+		if _, err := strconv.ParseInt(out, 10, 64); err != nil {
+			t.Fatalf("run %d of examples/counter: %s", i, out)
+		}
+	}
+	v, err := counter.NewAtomicLong(c, path).Get(ctx)
+	if want := int64(runs*add + javaIncrements); err != nil || v.PostValue != want {
+		t.Fatalf("final value %d (%v), want %d", v.PostValue, err, want)
+	}
 }
 
 // curatorSharedCount: a Go SharedCount hears Java's setCount, Java's
