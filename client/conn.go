@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -24,7 +25,8 @@ import (
 // connection loop (dial, handshake, resume, expiry), per TCP connection one
 // send goroutine (the only writer; owns the pings) and one receive
 // goroutine, the background deleter of DeleteGuaranteed, the state channel
-// and listener dispatchers, and one event pump per persistent Watcher.
+// and listener dispatchers, and one event pump per persistent Watcher (which
+// may outlive Close until its events are read; see Close).
 //
 // Lock order: Conn.mu, then watchManager.mu, then Watcher.mu, wire.mu,
 // listeners.mu and pump.mu (leaves).
@@ -60,18 +62,18 @@ type Conn struct {
 	nsReady   atomic.Bool
 	nsLock    chan struct{} // one goroutine creates the namespace
 
-	mu           sync.Mutex
-	state        State // guarded by mu: last state reported (0 before the first)
-	w            *wire // guarded by mu: current connection or nil
-	sessionID    int64 // guarded by mu
-	passwd       []byte
-	timeout      time.Duration // guarded by mu: negotiated session timeout
-	auths        []authInfo    // guarded by mu: replayed on every connection
-	closing      bool          // guarded by mu: Close has been called
-	fatal        error         // guarded by mu: terminal failure (auth failed)
-	lastErr      error         // guarded by mu: last connection error
-	pumpsStopped bool          // guarded by mu: no new pump may start
-	first        chan error    // guarded by mu: outcome of the first session, nil once sent
+	mu        sync.Mutex
+	state     State // guarded by mu: last state reported (0 before the first)
+	w         *wire // guarded by mu: current connection or nil
+	sessionID int64 // guarded by mu
+	passwd    []byte
+	timeout   time.Duration         // guarded by mu: negotiated session timeout
+	auths     []authInfo            // guarded by mu: replayed on every connection
+	closing   bool                  // guarded by mu: Close has been called
+	fatal     error                 // guarded by mu: terminal failure (auth failed)
+	lastErr   error                 // guarded by mu: last connection error
+	streams   map[*Watcher]struct{} // guarded by mu: Watchers whose pump runs
+	first     chan error            // guarded by mu: outcome of the first session, nil once sent
 }
 
 // Connect opens a session to one of the servers of connectString
@@ -110,6 +112,7 @@ func Connect(ctx context.Context, connectString string, opts ...Option) (*Conn, 
 		nsLock:   make(chan struct{}, 1),
 		auths:    slices.Clone(cfg.auths),
 		first:    make(chan error, 1),
+		streams:  make(map[*Watcher]struct{}),
 		timeout:  cfg.sessionTimeout,
 	}
 	c.watches.init(c.prefix)
@@ -233,11 +236,20 @@ func (c *Conn) Server() string {
 const closeSessionTimeout = 3 * time.Second
 
 // Close ends the session (the server deletes its ephemeral nodes at once),
-// stops every goroutine of the Conn and waits for them. Pending and later
-// operations fail with ErrClosed; every watch receives a final event with
-// KeeperClosed (persistent watchers may lose events not yet received); the
-// States channel is closed. Background guaranteed deletes not yet done are
-// abandoned. Close is idempotent and always returns nil.
+// stops the goroutines of the Conn and waits for them. Pending and later
+// operations fail with ErrClosed; the States channel is closed. Background
+// guaranteed deletes not yet done are abandoned. Close is idempotent and
+// always returns nil.
+//
+// Every watch still in place receives a final event with KeeperClosed. As
+// the Java client's close does, nothing the client had received is dropped:
+// a persistent Watcher still active delivers, after Close returns, every
+// event received before Close and then the final event, and closes C; its
+// pump goroutine ends once they are read (or at Watcher.Remove, which
+// discards them). Events the server sends after Close has begun are not
+// received. The streams of Watchers that had already ended (removed, or
+// their session lost) and that were not read to the end are discarded, so
+// a consumer that stopped reading after Remove holds no goroutine.
 func (c *Conn) Close() error {
 	c.mu.Lock()
 	if c.closing {
@@ -266,10 +278,10 @@ func (c *Conn) Close() error {
 	c.netWG.Wait()
 
 	c.drainQueue(ErrClosed)
-	c.watches.terminate(Event{Type: EventNone, State: KeeperClosed, Err: ErrClosed})
 	c.mu.Lock()
-	c.pumpsStopped = true
+	streams := slices.Collect(maps.Keys(c.streams))
 	c.mu.Unlock()
+	c.watches.closeStreams(Event{Type: EventNone, State: KeeperClosed, Err: ErrClosed}, streams)
 	c.states.finish(0, false)
 	c.calls.finish(stateCall{}, false)
 	close(c.abort)
@@ -278,19 +290,19 @@ func (c *Conn) Close() error {
 	return nil
 }
 
-// spawnPump starts fn on a pump goroutine unless Close has stopped them.
-func (c *Conn) spawnPump(fn func()) bool {
+// startStream runs w's pump, which delivers its events to C. It is owned
+// by w, not by the Conn: it ends when its stream has been read to the end,
+// or when w.discard stops it.
+func (c *Conn) startStream(w *Watcher) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.pumpsStopped {
-		return false
-	}
-	c.pumpWG.Add(1)
+	c.streams[w] = struct{}{}
+	c.mu.Unlock()
 	go func() {
-		defer c.pumpWG.Done()
-		fn()
+		w.p.runChan(w.stop, w.ch)
+		c.mu.Lock()
+		delete(c.streams, w)
+		c.mu.Unlock()
 	}()
-	return true
 }
 
 // heard records that a frame arrived.
