@@ -24,7 +24,8 @@ import (
 // A Conn runs these goroutines, all stopped and awaited by Close: the
 // connection loop (dial, handshake, resume, expiry), per TCP connection one
 // send goroutine (the only writer; owns the pings) and one receive
-// goroutine, the background deleter of DeleteGuaranteed, the state channel
+// goroutine (and, on a read-only connection, one that looks for a
+// read-write server), the background deleter of DeleteGuaranteed, the state channel
 // and listener dispatchers, and one event pump per persistent Watcher (which
 // may outlive Close until its events are read; see Close).
 //
@@ -73,7 +74,13 @@ type Conn struct {
 	fatal     error                 // guarded by mu: terminal failure (auth failed)
 	lastErr   error                 // guarded by mu: last connection error
 	streams   map[*Watcher]struct{} // guarded by mu: Watchers whose pump runs
-	first     chan error            // guarded by mu: outcome of the first session, nil once sent
+	// sessionRW (guarded by mu) says a read-write server granted or resumed
+	// the session; a session only read-only servers have seen is local to
+	// the one that granted it (Java's seenRwServerBefore).
+	sessionRW bool
+	connected bool       // guarded by mu: Connected was reported (Curator's initial CONNECTED)
+	rwServer  string     // guarded by mu: a read-write server found while read-only, dialed next
+	first     chan error // guarded by mu: outcome of the first session, nil once sent
 }
 
 // Connect opens a session to one of the servers of connectString
@@ -352,6 +359,22 @@ func (c *Conn) run() {
 		if c.sessionTimedOut() {
 			c.expire("no server reached within the session timeout")
 		}
+		if rw := c.takeRWServer(); rw != "" {
+			// Found while read-only: dial it first, outside the rotation.
+			w, err := c.dial(rw)
+			if err == nil {
+				failedRounds = 0
+				c.serve(w)
+				i--
+				continue
+			}
+			c.logger.Debug("zk: connect to read-write server failed", "server", rw, "err", err)
+			if errors.Is(err, errSessionExpired) {
+				c.expire(err.Error())
+				i--
+				continue
+			}
+		}
 		addr := c.hosts[i%len(c.hosts)]
 		w, err := c.dial(addr)
 		if err == nil {
@@ -401,11 +424,26 @@ func (c *Conn) sessionTimedOut() bool {
 	return ok && left <= 0
 }
 
+// takeRWServer returns (and forgets) the read-write server found by a
+// read-only connection, or "".
+func (c *Conn) takeRWServer() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rw := c.rwServer
+	c.rwServer = ""
+	return rw
+}
+
 // dial connects to addr and performs the handshake, resuming the current
-// session if there is one.
+// session if there is one that a read-write server knows. A session granted
+// by a read-only server is local to it: as the Java client does, ask for a
+// new session instead (serve carries the watches over to it).
 func (c *Conn) dial(addr string) (*wire, error) {
 	c.mu.Lock()
 	sid, passwd, timeout := c.sessionID, c.passwd, c.timeout
+	if !c.sessionRW {
+		sid, passwd = 0, nil
+	}
 	c.mu.Unlock()
 	attempt := min(max(timeout/time.Duration(len(c.hosts)), time.Second), c.cfg.connectTimeout)
 	ctx, cancel := context.WithTimeout(c.lifetime, attempt)
@@ -481,25 +519,32 @@ func (c *Conn) serve(w *wire) {
 		w.nc.Close()
 		return
 	}
-	oldSID := c.sessionID
+	oldSID, oldRW := c.sessionID, c.sessionRW
 	c.mu.Unlock()
-	if oldSID != 0 && oldSID != w.session {
+	// A read-only session is given up for the new one dial asked for: as
+	// in the Java client this is no loss (such a session could write
+	// nothing), and its watches carry over.
+	replaced := oldSID != 0 && !oldRW && oldSID != w.session
+	if replaced {
+		c.logger.Info("zk: read-only session replaced", "old", fmt.Sprintf("0x%x", oldSID),
+			"session", fmt.Sprintf("0x%x", w.session), "server", w.addr)
+	} else if oldSID != 0 && oldSID != w.session {
 		// Not the session we asked for: the old one is gone.
 		c.expire("server assigned a different session")
 	}
 	c.mu.Lock()
 	resumed := c.sessionID == w.session
+	c.sessionRW = (resumed && c.sessionRW) || !w.readOnly
 	c.sessionID, c.passwd, c.timeout = w.session, w.passwd, w.timeout
 	c.w = w
 	auths := slices.Clone(c.auths)
-	prev := c.state
 	c.mu.Unlock()
 	c.heard()
 
 	// Prime the connection before the send loop exists, so these frames
 	// precede every queued request: credentials first, then watches.
 	w.nc.SetWriteDeadline(time.Now().Add(w.timeout * 2 / 3))
-	err := w.prime(auths, resumed)
+	err := w.prime(auths, resumed || replaced)
 	var loops sync.WaitGroup
 	reported := false
 	if err != nil {
@@ -508,13 +553,24 @@ func (c *Conn) serve(w *wire) {
 		loops.Add(2)
 		go func() { defer loops.Done(); w.sendLoop() }()
 		go func() { defer loops.Done(); w.recvLoop() }()
+		if w.readOnly {
+			loops.Add(1)
+			go func() { defer loops.Done(); w.seekReadWrite() }()
+		}
+		c.mu.Lock()
 		st := Reconnected
 		switch {
 		case w.readOnly:
 			st = ReadOnly
-		case prev == 0:
+		case !c.connected:
+			// The first read-write connection, even after read-only ones,
+			// as Curator reports it.
 			st = Connected
 		}
+		if st != ReadOnly {
+			c.connected = true
+		}
+		c.mu.Unlock()
 		c.logger.Info("zk: connected", "server", w.addr, "session", fmt.Sprintf("0x%x", w.session),
 			"timeout", w.timeout, "resumed", resumed)
 		c.setState(st)
@@ -552,7 +608,8 @@ func (c *Conn) serve(w *wire) {
 // limit.
 const setWatchesMaxBytes = 128 << 10
 
-// prime writes the auth replays and, for a resumed session, the watches.
+// prime writes the auth replays and, for a resumed session (or one that
+// replaces a read-only session), the watches.
 func (w *wire) prime(auths []authInfo, resumed bool) error {
 	for _, a := range auths {
 		w.mu.Lock()
@@ -616,7 +673,7 @@ func splitSetWatches(lists [5][]string, maxBytes int) [][5][]string {
 func (c *Conn) expire(reason string) {
 	c.mu.Lock()
 	sid := c.sessionID
-	c.sessionID, c.passwd = 0, nil
+	c.sessionID, c.passwd, c.sessionRW = 0, nil, false
 	c.mu.Unlock()
 	c.lastZxid.Store(0)
 	c.logger.Warn("zk: session lost", "session", fmt.Sprintf("0x%x", sid), "reason", reason)
