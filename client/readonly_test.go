@@ -122,3 +122,40 @@ func TestReadOnlyHealed(t *testing.T) {
 	}
 	expectEvent(t, data, client.EventNodeDataChanged, "/ro")
 }
+
+// TestReadOnlyApacheEnsemble: the same move against Apache ZooKeeper
+// (readonlymode.enabled), whose read-only server grants sessions local to
+// it: a client on the last member standing gets to a read-write server
+// once the quorum is back, with a new session, its watches and no Lost.
+// Apache 3.8's read-only server refuses to create sessions (NotReadOnly)
+// unless local sessions are enabled, for the Java client too.
+func TestReadOnlyApacheEnsemble(t *testing.T) {
+	e := startEnsembleWith(t, []string{"-Dreadonlymode.enabled=true"}, []string{"localSessionsEnabled=true"})
+	ctx := ctxFor(t)
+	setup := connectTo(t, e.connectString())
+	if _, err := setup.Create(ctx, "/ro", []byte("0")); err != nil {
+		t.Fatal(err)
+	}
+	setup.Close()
+	e.stop(1)
+	e.stop(2)
+	waitFor(t, "server 1 in read-only mode", func() bool { return ensembleMode(e.nodes[0].addr) == "read-only" })
+	c := connectTo(t, e.connectString(), client.WithReadOnly(true))
+	expectStates(t, c, client.ReadOnly)
+	roSession := c.SessionID()
+	_, _, data, err := c.GetW(ctx, "/ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	e.start(t, 1)
+	e.start(t, 2)
+	expectStates(t, c, client.Suspended, client.Connected)
+	if c.SessionID() == roSession {
+		t.Errorf("read-only session 0x%x kept on a read-write server", roSession)
+	}
+	if _, err := c.Set(ctx, "/ro", []byte("1"), -1); err != nil {
+		t.Fatalf("write after the quorum came back: %v", err)
+	}
+	expectEvent(t, data, client.EventNodeDataChanged, "/ro")
+}
