@@ -73,7 +73,10 @@ func BenchmarkCreatePipelined(b *testing.B) {
 }
 
 // TestCloseStopsGoroutines checks that Close leaves none of the Conn's
-// goroutines behind, whatever watches and background work it had.
+// goroutines behind, whatever watches and background work it had. A
+// persistent watch active at Close keeps its pump until its stream is read
+// to the end or discarded by Remove; one removed before Close is discarded
+// by Close.
 func TestCloseStopsGoroutines(t *testing.T) {
 	addr := client.ServerForTest(t)
 	px := newProxy(t, addr)
@@ -81,9 +84,10 @@ func TestCloseStopsGoroutines(t *testing.T) {
 	b := base(t, setup)
 	setup.Close()
 	ctx := ctxFor(t)
-	for range 3 {
+	for i := range 3 {
 		c := connectTo(t, px.addr(), client.WithRetryPolicy(client.NoRetry()), client.WithConnectTimeout(200*time.Millisecond))
-		if _, err := c.AddWatch(ctx, b, true); err != nil {
+		w, err := c.AddWatch(ctx, b, true)
+		if err != nil {
 			t.Fatal(err)
 		}
 		if _, _, _, err := c.GetW(ctx, b); err != nil {
@@ -97,7 +101,19 @@ func TestCloseStopsGoroutines(t *testing.T) {
 		if clientGoroutines() == "" {
 			t.Fatal("no client goroutine seen while a Conn is open: the check below would prove nothing")
 		}
+		if i == 2 {
+			if err := w.Remove(ctx); err != nil { // leaves its removal event unread
+				t.Fatal(err)
+			}
+		}
 		c.Close()
+		switch i {
+		case 0:
+			for range w.C() {
+			}
+		case 1:
+			w.Remove(ctx)
+		}
 	}
 	waitFor(t, "client goroutines to end", func() bool { return clientGoroutines() == "" })
 }

@@ -711,9 +711,10 @@ func TestNamespace(t *testing.T) {
 	if err != nil || res[0].Path != "/t" {
 		t.Errorf("txn in namespace = %+v, %v", res, err)
 	}
+	// As in the Java client, GetEphemerals works on the server's paths.
 	eph, err := c.GetEphemerals(ctx, "/")
-	if err != nil || len(eph) != 1 || eph[0] != p {
-		t.Errorf("GetEphemerals in namespace = %v, %v", eph, err)
+	if err != nil || len(eph) != 1 || eph[0] != b+"/ns/app"+p {
+		t.Errorf("GetEphemerals in namespace = %v, %v; want [%s]", eph, err, b+"/ns/app"+p)
 	}
 }
 
@@ -753,6 +754,30 @@ func TestChroot(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectEvent(t, aw.C(), client.EventNodeDataChanged, "/a")
+
+	// GetEphemerals ignores the chroot, as the Java client's getEphemerals
+	// does: the prefix and the paths returned are the server's.
+	for _, p := range []string{"/e1", "/x/e2"} {
+		if _, err := c.Create(ctx, p, nil, client.WithMode(client.Ephemeral), client.WithParents()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct {
+		prefix string
+		want   []string
+	}{
+		{"/", []string{b + "/e1", b + "/x/e2"}},
+		{b, []string{b + "/e1", b + "/x/e2"}},
+		{b + "/x", []string{b + "/x/e2"}},
+		{"/e", nil},
+		{"/x", nil},
+	} {
+		eph, err := c.GetEphemerals(ctx, tt.prefix)
+		slices.Sort(eph)
+		if err != nil || !slices.Equal(eph, tt.want) {
+			t.Errorf("GetEphemerals(%q) under chroot %s = %q, %v; want %q", tt.prefix, b, eph, err, tt.want)
+		}
+	}
 }
 
 func TestRequestTooLarge(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -23,8 +24,10 @@ import (
 // A Conn runs these goroutines, all stopped and awaited by Close: the
 // connection loop (dial, handshake, resume, expiry), per TCP connection one
 // send goroutine (the only writer; owns the pings) and one receive
-// goroutine, the background deleter of DeleteGuaranteed, the state channel
-// and listener dispatchers, and one event pump per persistent Watcher.
+// goroutine (and, on a read-only connection, one that looks for a
+// read-write server), the background deleter of DeleteGuaranteed, the state channel
+// and listener dispatchers, and one event pump per persistent Watcher (which
+// may outlive Close until its events are read; see Close).
 //
 // Lock order: Conn.mu, then watchManager.mu, then Watcher.mu, wire.mu,
 // listeners.mu and pump.mu (leaves).
@@ -60,18 +63,24 @@ type Conn struct {
 	nsReady   atomic.Bool
 	nsLock    chan struct{} // one goroutine creates the namespace
 
-	mu           sync.Mutex
-	state        State // guarded by mu: last state reported (0 before the first)
-	w            *wire // guarded by mu: current connection or nil
-	sessionID    int64 // guarded by mu
-	passwd       []byte
-	timeout      time.Duration // guarded by mu: negotiated session timeout
-	auths        []authInfo    // guarded by mu: replayed on every connection
-	closing      bool          // guarded by mu: Close has been called
-	fatal        error         // guarded by mu: terminal failure (auth failed)
-	lastErr      error         // guarded by mu: last connection error
-	pumpsStopped bool          // guarded by mu: no new pump may start
-	first        chan error    // guarded by mu: outcome of the first session, nil once sent
+	mu        sync.Mutex
+	state     State // guarded by mu: last state reported (0 before the first)
+	w         *wire // guarded by mu: current connection or nil
+	sessionID int64 // guarded by mu
+	passwd    []byte
+	timeout   time.Duration         // guarded by mu: negotiated session timeout
+	auths     []authInfo            // guarded by mu: replayed on every connection
+	closing   bool                  // guarded by mu: Close has been called
+	fatal     error                 // guarded by mu: terminal failure (auth failed)
+	lastErr   error                 // guarded by mu: last connection error
+	streams   map[*Watcher]struct{} // guarded by mu: Watchers whose pump runs
+	// sessionRW (guarded by mu) says a read-write server granted or resumed
+	// the session; a session only read-only servers have seen is local to
+	// the one that granted it (Java's seenRwServerBefore).
+	sessionRW bool
+	connected bool       // guarded by mu: Connected was reported (Curator's initial CONNECTED)
+	rwServer  string     // guarded by mu: a read-write server found while read-only, dialed next
+	first     chan error // guarded by mu: outcome of the first session, nil once sent
 }
 
 // Connect opens a session to one of the servers of connectString
@@ -110,6 +119,7 @@ func Connect(ctx context.Context, connectString string, opts ...Option) (*Conn, 
 		nsLock:   make(chan struct{}, 1),
 		auths:    slices.Clone(cfg.auths),
 		first:    make(chan error, 1),
+		streams:  make(map[*Watcher]struct{}),
 		timeout:  cfg.sessionTimeout,
 	}
 	c.watches.init(c.prefix)
@@ -233,11 +243,20 @@ func (c *Conn) Server() string {
 const closeSessionTimeout = 3 * time.Second
 
 // Close ends the session (the server deletes its ephemeral nodes at once),
-// stops every goroutine of the Conn and waits for them. Pending and later
-// operations fail with ErrClosed; every watch receives a final event with
-// KeeperClosed (persistent watchers may lose events not yet received); the
-// States channel is closed. Background guaranteed deletes not yet done are
-// abandoned. Close is idempotent and always returns nil.
+// stops the goroutines of the Conn and waits for them. Pending and later
+// operations fail with ErrClosed; the States channel is closed. Background
+// guaranteed deletes not yet done are abandoned. Close is idempotent and
+// always returns nil.
+//
+// Every watch still in place receives a final event with KeeperClosed. As
+// the Java client's close does, nothing the client had received is dropped:
+// a persistent Watcher still active delivers, after Close returns, every
+// event received before Close and then the final event, and closes C; its
+// pump goroutine ends once they are read (or at Watcher.Remove, which
+// discards them). Events the server sends after Close has begun are not
+// received. The streams of Watchers that had already ended (removed, or
+// their session lost) and that were not read to the end are discarded, so
+// a consumer that stopped reading after Remove holds no goroutine.
 func (c *Conn) Close() error {
 	c.mu.Lock()
 	if c.closing {
@@ -266,10 +285,10 @@ func (c *Conn) Close() error {
 	c.netWG.Wait()
 
 	c.drainQueue(ErrClosed)
-	c.watches.terminate(Event{Type: EventNone, State: KeeperClosed, Err: ErrClosed})
 	c.mu.Lock()
-	c.pumpsStopped = true
+	streams := slices.Collect(maps.Keys(c.streams))
 	c.mu.Unlock()
+	c.watches.closeStreams(Event{Type: EventNone, State: KeeperClosed, Err: ErrClosed}, streams)
 	c.states.finish(0, false)
 	c.calls.finish(stateCall{}, false)
 	close(c.abort)
@@ -278,19 +297,19 @@ func (c *Conn) Close() error {
 	return nil
 }
 
-// spawnPump starts fn on a pump goroutine unless Close has stopped them.
-func (c *Conn) spawnPump(fn func()) bool {
+// startStream runs w's pump, which delivers its events to C. It is owned
+// by w, not by the Conn: it ends when its stream has been read to the end,
+// or when w.discard stops it.
+func (c *Conn) startStream(w *Watcher) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.pumpsStopped {
-		return false
-	}
-	c.pumpWG.Add(1)
+	c.streams[w] = struct{}{}
+	c.mu.Unlock()
 	go func() {
-		defer c.pumpWG.Done()
-		fn()
+		w.p.runChan(w.stop, w.ch)
+		c.mu.Lock()
+		delete(c.streams, w)
+		c.mu.Unlock()
 	}()
-	return true
 }
 
 // heard records that a frame arrived.
@@ -339,6 +358,22 @@ func (c *Conn) run() {
 		}
 		if c.sessionTimedOut() {
 			c.expire("no server reached within the session timeout")
+		}
+		if rw := c.takeRWServer(); rw != "" {
+			// Found while read-only: dial it first, outside the rotation.
+			w, err := c.dial(rw)
+			if err == nil {
+				failedRounds = 0
+				c.serve(w)
+				i--
+				continue
+			}
+			c.logger.Debug("zk: connect to read-write server failed", "server", rw, "err", err)
+			if errors.Is(err, errSessionExpired) {
+				c.expire(err.Error())
+				i--
+				continue
+			}
 		}
 		addr := c.hosts[i%len(c.hosts)]
 		w, err := c.dial(addr)
@@ -389,11 +424,26 @@ func (c *Conn) sessionTimedOut() bool {
 	return ok && left <= 0
 }
 
+// takeRWServer returns (and forgets) the read-write server found by a
+// read-only connection, or "".
+func (c *Conn) takeRWServer() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rw := c.rwServer
+	c.rwServer = ""
+	return rw
+}
+
 // dial connects to addr and performs the handshake, resuming the current
-// session if there is one.
+// session if there is one that a read-write server knows. A session granted
+// by a read-only server is local to it: as the Java client does, ask for a
+// new session instead (serve carries the watches over to it).
 func (c *Conn) dial(addr string) (*wire, error) {
 	c.mu.Lock()
 	sid, passwd, timeout := c.sessionID, c.passwd, c.timeout
+	if !c.sessionRW {
+		sid, passwd = 0, nil
+	}
 	c.mu.Unlock()
 	attempt := min(max(timeout/time.Duration(len(c.hosts)), time.Second), c.cfg.connectTimeout)
 	ctx, cancel := context.WithTimeout(c.lifetime, attempt)
@@ -469,25 +519,32 @@ func (c *Conn) serve(w *wire) {
 		w.nc.Close()
 		return
 	}
-	oldSID := c.sessionID
+	oldSID, oldRW := c.sessionID, c.sessionRW
 	c.mu.Unlock()
-	if oldSID != 0 && oldSID != w.session {
+	// A read-only session is given up for the new one dial asked for: as
+	// in the Java client this is no loss (such a session could write
+	// nothing), and its watches carry over.
+	replaced := oldSID != 0 && !oldRW && oldSID != w.session
+	if replaced {
+		c.logger.Info("zk: read-only session replaced", "old", fmt.Sprintf("0x%x", oldSID),
+			"session", fmt.Sprintf("0x%x", w.session), "server", w.addr)
+	} else if oldSID != 0 && oldSID != w.session {
 		// Not the session we asked for: the old one is gone.
 		c.expire("server assigned a different session")
 	}
 	c.mu.Lock()
 	resumed := c.sessionID == w.session
+	c.sessionRW = (resumed && c.sessionRW) || !w.readOnly
 	c.sessionID, c.passwd, c.timeout = w.session, w.passwd, w.timeout
 	c.w = w
 	auths := slices.Clone(c.auths)
-	prev := c.state
 	c.mu.Unlock()
 	c.heard()
 
 	// Prime the connection before the send loop exists, so these frames
 	// precede every queued request: credentials first, then watches.
 	w.nc.SetWriteDeadline(time.Now().Add(w.timeout * 2 / 3))
-	err := w.prime(auths, resumed)
+	err := w.prime(auths, resumed || replaced)
 	var loops sync.WaitGroup
 	reported := false
 	if err != nil {
@@ -496,13 +553,24 @@ func (c *Conn) serve(w *wire) {
 		loops.Add(2)
 		go func() { defer loops.Done(); w.sendLoop() }()
 		go func() { defer loops.Done(); w.recvLoop() }()
+		if w.readOnly {
+			loops.Add(1)
+			go func() { defer loops.Done(); w.seekReadWrite() }()
+		}
+		c.mu.Lock()
 		st := Reconnected
 		switch {
 		case w.readOnly:
 			st = ReadOnly
-		case prev == 0:
+		case !c.connected:
+			// The first read-write connection, even after read-only ones,
+			// as Curator reports it.
 			st = Connected
 		}
+		if st != ReadOnly {
+			c.connected = true
+		}
+		c.mu.Unlock()
 		c.logger.Info("zk: connected", "server", w.addr, "session", fmt.Sprintf("0x%x", w.session),
 			"timeout", w.timeout, "resumed", resumed)
 		c.setState(st)
@@ -540,7 +608,8 @@ func (c *Conn) serve(w *wire) {
 // limit.
 const setWatchesMaxBytes = 128 << 10
 
-// prime writes the auth replays and, for a resumed session, the watches.
+// prime writes the auth replays and, for a resumed session (or one that
+// replaces a read-only session), the watches.
 func (w *wire) prime(auths []authInfo, resumed bool) error {
 	for _, a := range auths {
 		w.mu.Lock()
@@ -604,7 +673,7 @@ func splitSetWatches(lists [5][]string, maxBytes int) [][5][]string {
 func (c *Conn) expire(reason string) {
 	c.mu.Lock()
 	sid := c.sessionID
-	c.sessionID, c.passwd = 0, nil
+	c.sessionID, c.passwd, c.sessionRW = 0, nil, false
 	c.mu.Unlock()
 	c.lastZxid.Store(0)
 	c.logger.Warn("zk: session lost", "session", fmt.Sprintf("0x%x", sid), "reason", reason)

@@ -526,6 +526,7 @@ func ensembleClasspath() []string {
 // methods are called from the test goroutine only.
 type ensemble struct {
 	java  string
+	props []string // extra JVM options, e.g. -Dreadonlymode.enabled=true
 	dir   string
 	nodes []*ensembleNode
 }
@@ -545,7 +546,11 @@ type ensembleNode struct {
 // startEnsemble starts three servers with small ticks and waits until all
 // serve as leader or follower. Without java or the jars the test is skipped
 // (naming the Debian package), unless ZKGO_INTEROP_REQUIRED=1.
-func startEnsemble(t *testing.T) *ensemble {
+func startEnsemble(t *testing.T) *ensemble { return startEnsembleWith(t, nil, nil) }
+
+// startEnsembleWith is startEnsemble with extra JVM options (props) and
+// zoo.cfg lines (cfg).
+func startEnsembleWith(t *testing.T, props, cfg []string) *ensemble {
 	t.Helper()
 	missing := ""
 	java, err := exec.LookPath("java")
@@ -563,7 +568,7 @@ func startEnsemble(t *testing.T) *ensemble {
 		}
 		t.Skipf("%s (install the Debian package `zookeeper`)", missing)
 	}
-	e := &ensemble{java: java, dir: t.TempDir()}
+	e := &ensemble{java: java, dir: t.TempDir(), props: props}
 	// Hold all nine listeners at once so that the ports are distinct.
 	var lns []net.Listener
 	for range 9 {
@@ -587,17 +592,20 @@ func startEnsemble(t *testing.T) *ensemble {
 		if err := os.WriteFile(filepath.Join(data, "myid"), []byte(strconv.Itoa(i+1)+"\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		cfg := fmt.Sprintf("tickTime=500\ninitLimit=10\nsyncLimit=5\ndataDir=%s\n"+
+		zooCfg := fmt.Sprintf("tickTime=500\ninitLimit=10\nsyncLimit=5\ndataDir=%s\n"+
 			"clientPort=%d\nclientPortAddress=127.0.0.1\nmaxSessionTimeout=20000\nmaxClientCnxns=0\n"+
 			"4lw.commands.whitelist=*\nadmin.enableServer=false\n%s",
 			data, port(3*i), servers.String())
+		for _, line := range cfg {
+			zooCfg += line + "\n"
+		}
 		n := &ensembleNode{
 			id:   i + 1,
 			addr: fmt.Sprintf("127.0.0.1:%d", port(3*i)),
 			cfg:  filepath.Join(dir, "zoo.cfg"),
 			log:  filepath.Join(dir, "server.log"),
 		}
-		if err := os.WriteFile(n.cfg, []byte(cfg), 0o644); err != nil {
+		if err := os.WriteFile(n.cfg, []byte(zooCfg), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		e.nodes = append(e.nodes, n)
@@ -651,12 +659,12 @@ func (e *ensemble) start(t *testing.T, i int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(e.java, "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+	args := append([]string{"-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
 		"-cp", strings.Join(ensembleClasspath(), ":"),
 		// No fsync and small log preallocation: durability across machine
 		// crashes is not under test, and the machine is shared.
-		"-Dzookeeper.forceSync=no", "-Dzookeeper.preAllocSize=1024",
-		"org.apache.zookeeper.server.quorum.QuorumPeerMain", n.cfg)
+		"-Dzookeeper.forceSync=no", "-Dzookeeper.preAllocSize=1024"}, e.props...)
+	cmd := exec.Command(e.java, append(args, "org.apache.zookeeper.server.quorum.QuorumPeerMain", n.cfg)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()

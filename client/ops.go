@@ -289,25 +289,21 @@ func (c *Conn) Sync(ctx context.Context, path string) error {
 }
 
 // GetEphemerals returns the paths of the session's ephemeral nodes whose
-// path starts with prefix ("/" for all), within the chroot and namespace.
+// path starts with prefix ("/" for all; a string prefix, so "/a" matches
+// "/ab"). Like the Java client's getEphemerals, and unlike every other
+// method, it ignores the chroot and the namespace: prefix and the returned
+// paths are the server's full paths (under a chroot "/app", the node
+// created as "/e" is returned as "/app/e", and prefix "/e" matches nothing).
 func (c *Conn) GetEphemerals(ctx context.Context, prefix string) ([]string, error) {
-	sp, err := c.serverPath("getEphemerals", prefix)
-	if err != nil {
-		return nil, err
+	if err := validatePath(prefix, false); err != nil {
+		return nil, opError("getEphemerals", prefix, err)
 	}
 	resp, err := exchange[proto.GetEphemeralsResponse](ctx, c, "getEphemerals", prefix, proto.OpGetEphemerals,
-		&proto.GetEphemeralsRequest{PrefixPath: sp}, nil)
+		&proto.GetEphemeralsRequest{PrefixPath: prefix}, nil)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]string, 0, len(resp.Ephemerals))
-	for _, p := range resp.Ephemerals {
-		// The server matches a string prefix: drop nodes outside the chroot.
-		if underPrefix(c.prefix, p) {
-			out = append(out, c.clientPath(p))
-		}
-	}
-	return out, nil
+	return resp.Ephemerals, nil
 }
 
 // GetAllChildrenNumber returns the number of descendants of the node at path

@@ -90,8 +90,15 @@ func WithAuth(scheme string, auth []byte) Option {
 }
 
 // WithReadOnly allows connecting to a server in read-only mode (one cut off
-// from its quorum). Such a connection is reported as state ReadOnly and
-// writes on it fail with ErrNotReadOnly.
+// from its quorum, with readonlymode.enabled). Such a connection is reported
+// as state ReadOnly and writes on it fail with ErrNotReadOnly. Meanwhile, as
+// the Java client does, the Conn asks the servers of the connect string in
+// turn whether they are read-write ("isro"), at intervals growing from
+// 100ms to a minute, and moves to the first that is: Suspended, then
+// Connected (Reconnected if it was connected read-write before). A session
+// only read-only servers have seen is local to its server, so the move
+// starts a new session (see SessionID); its watches are carried over, and
+// no Lost is reported, since such a session could not write.
 func WithReadOnly(ok bool) Option {
 	return func(c *config) { c.readOnly = ok }
 }

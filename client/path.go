@@ -118,14 +118,6 @@ func stripPrefix(prefix, p string) string {
 	return p
 }
 
-// underPrefix reports whether server path p lies at or below prefix.
-func underPrefix(prefix, p string) bool {
-	if prefix == "" {
-		return true
-	}
-	return p == prefix || (strings.HasPrefix(p, prefix) && len(p) > len(prefix) && p[len(prefix)] == '/')
-}
-
 // parentPath returns the parent of an absolute path ("/" for "/a").
 func parentPath(p string) string {
 	i := strings.LastIndexByte(p, '/')

@@ -13,7 +13,8 @@ type State int
 
 // Connection states.
 const (
-	// Connected: the first session was established.
+	// Connected: the first read-write connection was established (a
+	// client that started on a read-only server reports ReadOnly first).
 	Connected State = iota + 1
 	// Suspended: the connection was lost; the session may still be alive
 	// and is resumed if a server is reached within the session timeout.
@@ -30,7 +31,9 @@ const (
 	// Unless the Conn is terminally failed, it keeps trying to establish a
 	// new session and reports Reconnected when it does.
 	Lost
-	// ReadOnly: connected to a read-only server (see WithReadOnly).
+	// ReadOnly: connected to a read-only server (see WithReadOnly). The
+	// client looks for a read-write server meanwhile and moves to it by
+	// itself (Suspended, then Connected or Reconnected).
 	ReadOnly
 )
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 
 	"github.com/zkgo/zkgo/proto"
 )
@@ -26,6 +27,14 @@ type Event struct {
 	// Err is set on session events: ErrSessionExpired, ErrAuthFailed or
 	// ErrClosed.
 	Err error
+	// Seq orders the events of one Conn across every watch, one-shot and
+	// persistent alike: it grows (from 1) in the order the client received
+	// the notifications from the server, or produced removal and final
+	// events, and never restarts, not even with a new session. Merging the
+	// events of several channels by Seq gives them in server order. The
+	// events one notification (or one removal, or the end of the session)
+	// gives to several watches share a Seq.
+	Seq uint64
 }
 
 // One-shot watch kinds, as the Java client keeps them.
@@ -42,6 +51,7 @@ const (
 type watchManager struct {
 	prefix    string
 	mu        sync.Mutex
+	seq       uint64 // guarded by mu: Seq of the last event produced
 	oneShot   [numOneShot]map[string][]chan Event
 	persist   map[string][]*Watcher
 	recursive map[string][]*Watcher
@@ -97,10 +107,11 @@ func (m *watchManager) dispatch(ev proto.WatcherEvent, zxid int64) {
 	if ev.Type == proto.EventNone {
 		return // session events are produced locally
 	}
-	e := Event{Type: ev.Type, State: ev.State, Path: stripPrefix(m.prefix, ev.Path), Zxid: zxid}
 	p := ev.Path
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.seq++
+	e := Event{Type: ev.Type, State: ev.State, Path: stripPrefix(m.prefix, p), Zxid: zxid, Seq: m.seq}
 	switch ev.Type {
 	case proto.EventNodeCreated, proto.EventNodeDataChanged:
 		m.fireLocked(watchData, p, e)
@@ -153,6 +164,26 @@ func (m *watchManager) paths() [5][]string {
 func (m *watchManager) terminate(e Event) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.terminateLocked(e)
+}
+
+// closeStreams ends every watch for Close: the streams among streams that
+// had already ended are discarded, the watches in place get their final
+// event e. Both happen under mu, so that no Remove falls in between.
+func (m *watchManager) closeStreams(e Event, streams []*Watcher) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, w := range streams {
+		if w.Err() != nil {
+			w.discard()
+		}
+	}
+	m.terminateLocked(e)
+}
+
+func (m *watchManager) terminateLocked(e Event) {
+	m.seq++
+	e.Seq = m.seq
 	for k := range m.oneShot {
 		for _, chans := range m.oneShot[k] {
 			for _, ch := range chans {
@@ -199,13 +230,16 @@ func (m *watchManager) has(path string, t WatcherType) bool {
 }
 
 // remove drops the local watches of type t on path, giving each a removal
-// event, as the Java client does after a successful removeWatches.
-func (m *watchManager) remove(path string, t WatcherType) {
-	e := func(typ EventType) Event {
-		return Event{Type: typ, State: KeeperSyncConnected, Path: stripPrefix(m.prefix, path)}
-	}
+// event in state, as the Java client does after removeWatches: state is
+// KeeperSyncConnected when the server answered, KeeperDisconnected for a
+// local removal it did not see.
+func (m *watchManager) remove(path string, t WatcherType, state KeeperState) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.seq++
+	e := func(typ EventType) Event {
+		return Event{Type: typ, State: state, Path: stripPrefix(m.prefix, path), Seq: m.seq}
+	}
 	if t == WatcherChildren || t == WatcherAny {
 		m.fireLocked(watchChild, path, e(EventChildWatchRemoved))
 	}
@@ -250,7 +284,8 @@ func (m *watchManager) removeWatcher(w *Watcher) (found, others bool) {
 		table[w.sp] = list
 	}
 	if found {
-		w.finish(Event{Type: EventPersistentWatchRemoved, State: KeeperSyncConnected, Path: w.path})
+		m.seq++
+		w.finish(Event{Type: EventPersistentWatchRemoved, State: KeeperSyncConnected, Path: w.path, Seq: m.seq})
 	}
 	for k := range m.oneShot {
 		if len(m.oneShot[k][w.sp]) > 0 {
@@ -263,12 +298,18 @@ func (m *watchManager) removeWatcher(w *Watcher) (found, others bool) {
 
 // Watcher is a persistent (or persistent recursive) watch added with
 // AddWatch. Its events arrive in order on C, buffered without bound, until
-// Remove, the end of the session (a final EventNone event with Err set) or
-// Close; then C is closed. Unlike one-shot watches, a change made while the
-// client was disconnected is not replayed for a persistent watch: it shows
-// up only if a one-shot watch on the same node (or, for a recursive watch,
-// on a node below it) was replayed, since every matching watch sees each
-// event. Watch the States channel and re-read after Reconnected.
+// Remove, the end of the session or Close (a final EventNone event with Err
+// set); then C is closed. Event.Seq orders its events with those of the
+// Conn's other watches.
+//
+// Every event received before Close is delivered, then the final event (see
+// Conn.Close): read C to the end, or call Remove to discard what is left.
+//
+// Unlike one-shot watches, a change made while the client was disconnected
+// is not replayed for a persistent watch: it shows up only if a one-shot
+// watch on the same node (or, for a recursive watch, on a node below it) was
+// replayed, since every matching watch sees each event. Watch the States
+// channel and re-read after Reconnected.
 type Watcher struct {
 	c         *Conn
 	sp        string // server path
@@ -276,6 +317,8 @@ type Watcher struct {
 	recursive bool
 	p         *pump[Event]
 	ch        chan Event
+	stop      chan struct{} // closed by discard: the pump ends at once
+	stopOnce  sync.Once
 	mu        sync.Mutex
 	err       error // guarded by mu: why the watcher ended
 }
@@ -311,17 +354,32 @@ func (w *Watcher) finish(e Event) {
 	w.p.finish(e, true)
 }
 
+// discard drops the events not yet read from C and closes it.
+func (w *Watcher) discard() {
+	w.stopOnce.Do(func() {
+		w.p.finish(Event{}, false)
+		close(w.stop)
+	})
+}
+
 var errWatcherRemoved = errors.New("client: watcher removed")
 
 // Remove stops the watch: an EventPersistentWatchRemoved event ends the
 // stream and C is closed once it is read. The server-side watch is removed
 // too unless another watch of this Conn remains on the same path (servers
 // before 3.9 can only remove all of a path's watches at once); an error of
-// that removal is returned, but the local watch is gone in any case.
+// that removal is returned, but the local watch is gone in any case. On a
+// Watcher whose stream has already ended (removed before, session lost, or
+// Conn closed), Remove discards the events not yet read and closes C at
+// once.
 func (w *Watcher) Remove(ctx context.Context) error {
 	c := w.c
 	found, others := c.watches.removeWatcher(w)
-	if !found || others || c.State() == Suspended || c.State() == Lost {
+	if !found {
+		w.discard()
+		return nil
+	}
+	if others || c.State() == Suspended || c.State() == Lost {
 		return nil
 	}
 	req := &proto.RemoveWatchesRequest{Path: w.sp, Type: proto.WatcherAny}
@@ -348,7 +406,8 @@ func (c *Conn) AddWatch(ctx context.Context, path string, recursive bool) (*Watc
 	}
 	// Only a reply that ends the retry loop can register w (see
 	// oneShotWatch), so one Watcher serves every attempt.
-	w := &Watcher{c: c, sp: sp, path: path, recursive: recursive, p: newPump[Event](), ch: make(chan Event)}
+	w := &Watcher{c: c, sp: sp, path: path, recursive: recursive, p: newPump[Event](), ch: make(chan Event),
+		stop: make(chan struct{})}
 	err = c.do(ctx, "addWatch", path, func(int) error {
 		return c.send(ctx, proto.OpAddWatch, &proto.AddWatchRequest{Path: sp, Mode: mode}, nil, func(code proto.Code) {
 			if code == proto.OK {
@@ -359,18 +418,41 @@ func (c *Conn) AddWatch(ctx context.Context, path string, recursive bool) (*Watc
 	if err != nil {
 		return nil, err
 	}
-	if !c.spawnPump(func() { w.p.runChan(c.abort, w.ch) }) {
-		close(w.ch) // Close has already ended the stream
-	}
+	c.startStream(w)
 	return w, nil
+}
+
+// RemoveOption configures RemoveWatches.
+type RemoveOption func(*removeOptions)
+
+type removeOptions struct {
+	local bool
+}
+
+// Local makes RemoveWatches remove the watches from this Conn even when the
+// server cannot be reached, like the Java client's removeWatches with local
+// set. If a connection is up, the server is asked once (no retries);
+// whatever it answers, or if the connection breaks or ctx ends first, the
+// local watches are removed and RemoveWatches returns nil. Without a
+// connection the server is not asked at all. The removal events carry
+// KeeperSyncConnected when the server answered and KeeperDisconnected when
+// it did not; in that case the server keeps its watch until the session
+// ends, and the notifications it still sends are dropped by the client.
+func Local() RemoveOption {
+	return func(o *removeOptions) { o.local = true }
 }
 
 // RemoveWatches removes every watch of type t on path, on the server and
 // locally (Java's removeAllWatches): one-shot channels receive
 // EventDataWatchRemoved or EventChildWatchRemoved and persistent watchers
 // EventPersistentWatchRemoved. It fails with ErrNoWatcher if this Conn has
-// no such watch.
-func (c *Conn) RemoveWatches(ctx context.Context, path string, t WatcherType) error {
+// no such watch. Without Local, the local watches stay if the server could
+// not remove its own.
+func (c *Conn) RemoveWatches(ctx context.Context, path string, t WatcherType, opts ...RemoveOption) error {
+	var o removeOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	sp, err := c.serverPath("removeWatches", path)
 	if err != nil {
 		return err
@@ -378,11 +460,28 @@ func (c *Conn) RemoveWatches(ctx context.Context, path string, t WatcherType) er
 	if !c.watches.has(sp, t) {
 		return opError("removeWatches", path, ErrNoWatcher)
 	}
+	req := &proto.RemoveWatchesRequest{Path: sp, Type: t}
+	if o.local {
+		if c.State().IsConnected() {
+			// The reply, whatever its code, removes the watches on the
+			// receive goroutine, in order with the notifications.
+			var answered atomic.Bool
+			err := c.send(ctx, proto.OpRemoveWatches, req, nil, func(proto.Code) {
+				answered.Store(true)
+				c.watches.remove(sp, t, KeeperSyncConnected)
+			})
+			if answered.Load() {
+				return nil
+			}
+			c.logger.Debug("zk: removeWatches not answered; removing locally", "path", path, "err", err)
+		}
+		c.watches.remove(sp, t, KeeperDisconnected)
+		return nil
+	}
 	return c.do(ctx, "removeWatches", path, func(int) error {
-		req := &proto.RemoveWatchesRequest{Path: sp, Type: t}
 		return c.send(ctx, proto.OpRemoveWatches, req, nil, func(code proto.Code) {
 			if code == proto.OK {
-				c.watches.remove(sp, t)
+				c.watches.remove(sp, t, KeeperSyncConnected)
 			}
 		})
 	})

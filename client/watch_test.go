@@ -1,8 +1,13 @@
 package client_test
 
 import (
+	"cmp"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/zkgo/zkgo/client"
 )
@@ -245,5 +250,250 @@ func TestWatchesEndOnClose(t *testing.T) {
 	}
 	if !errors.Is(pw.Err(), client.ErrClosed) {
 		t.Errorf("watcher Err %v", pw.Err())
+	}
+}
+
+// TestEventSeq: events of one-shot and persistent watches carry one order
+// number per notification, so merging several channels by Seq gives the
+// server's order; removal and final events come after them.
+func TestEventSeq(t *testing.T) {
+	c := connect(t)
+	other := connect(t)
+	ctx := ctxFor(t)
+	b := base(t, c)
+	for _, p := range []string{"/a", "/b", "/c"} {
+		if _, err := c.Create(ctx, b+p, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _, data, err := c.GetW(ctx, b+"/a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, kids, err := c.ChildrenW(ctx, b+"/b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, exist, err := c.ExistsW(ctx, b+"/new")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw, err := c.AddWatch(ctx, b+"/c", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rw, err := c.AddWatch(ctx, b, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each write is acknowledged before the next is sent: server order.
+	writes := []func() error{
+		func() error { _, err := other.Set(ctx, b+"/c", []byte("1"), -1); return err },
+		func() error { _, err := other.Set(ctx, b+"/a", []byte("1"), -1); return err },
+		func() error { _, err := other.Create(ctx, b+"/b/k", nil); return err },
+		func() error { _, err := other.Create(ctx, b+"/new", nil); return err },
+		func() error { _, err := other.Set(ctx, b+"/c", []byte("2"), -1); return err },
+	}
+	for _, w := range writes {
+		if err := w(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type got struct {
+		ch string
+		e  client.Event
+	}
+	var all []got
+	all = append(all, got{"data", nextEvent(t, data)}, got{"kids", nextEvent(t, kids)}, got{"exist", nextEvent(t, exist)})
+	for range 2 {
+		all = append(all, got{"persistent", nextEvent(t, pw.C())})
+	}
+	for range 5 { // no NodeChildrenChanged for a recursive watch
+		all = append(all, got{"recursive", nextEvent(t, rw.C())})
+	}
+	slices.SortStableFunc(all, func(x, y got) int { return cmp.Compare(x.e.Seq, y.e.Seq) })
+	want := []struct {
+		ch   string
+		typ  client.EventType
+		path string
+	}{
+		{"persistent", client.EventNodeDataChanged, b + "/c"},
+		{"recursive", client.EventNodeDataChanged, b + "/c"},
+		{"data", client.EventNodeDataChanged, b + "/a"},
+		{"recursive", client.EventNodeDataChanged, b + "/a"},
+		{"kids", client.EventNodeChildrenChanged, b + "/b"},
+		{"recursive", client.EventNodeCreated, b + "/b/k"},
+		{"exist", client.EventNodeCreated, b + "/new"},
+		{"recursive", client.EventNodeCreated, b + "/new"},
+		{"persistent", client.EventNodeDataChanged, b + "/c"},
+		{"recursive", client.EventNodeDataChanged, b + "/c"},
+	}
+	// Events with one Seq come from one notification: compare them as sets.
+	if len(all) != len(want) {
+		t.Fatalf("%d events, want %d", len(all), len(want))
+	}
+	bySeq := map[uint64][]string{}
+	var seqs []uint64
+	for _, g := range all {
+		if g.e.Seq == 0 {
+			t.Fatalf("event without Seq: %+v", g.e)
+		}
+		if _, ok := bySeq[g.e.Seq]; !ok {
+			seqs = append(seqs, g.e.Seq)
+		}
+		bySeq[g.e.Seq] = append(bySeq[g.e.Seq], fmt.Sprintf("%s %v %s", g.ch, g.e.Type, g.e.Path))
+	}
+	var gotOrder, wantOrder []string
+	for _, s := range seqs {
+		group := bySeq[s]
+		slices.Sort(group)
+		gotOrder = append(gotOrder, strings.Join(group, ", "))
+	}
+	// One notification per write for the same connection, except the
+	// create of /b/k: NodeChildrenChanged on /b and NodeCreated on /b/k.
+	groups := [][]int{{0, 1}, {2, 3}, {4}, {5}, {6, 7}, {8, 9}}
+	for _, g := range groups {
+		var group []string
+		for _, i := range g {
+			group = append(group, fmt.Sprintf("%s %v %s", want[i].ch, want[i].typ, want[i].path))
+		}
+		slices.Sort(group)
+		wantOrder = append(wantOrder, strings.Join(group, ", "))
+	}
+	// The server may send /b/k's two events in either order.
+	if len(gotOrder) == len(wantOrder) && gotOrder[2] == wantOrder[3] && gotOrder[3] == wantOrder[2] {
+		gotOrder[2], gotOrder[3] = gotOrder[3], gotOrder[2]
+	}
+	if !slices.Equal(gotOrder, wantOrder) {
+		t.Fatalf("events merged by Seq:\n%s\nwant:\n%s", strings.Join(gotOrder, "\n"), strings.Join(wantOrder, "\n"))
+	}
+	last := all[len(all)-1].e.Seq
+
+	// A removal and the final events of Close come after.
+	if err := pw.Remove(ctx); err != nil {
+		t.Fatal(err)
+	}
+	removed := expectEvent(t, pw.C(), client.EventPersistentWatchRemoved, b+"/c")
+	if removed.Seq <= last {
+		t.Errorf("removal Seq %d, not after %d", removed.Seq, last)
+	}
+	c.Close()
+	final := nextEvent(t, rw.C())
+	if final.State != client.KeeperClosed || final.Seq <= removed.Seq {
+		t.Errorf("final event %+v, want KeeperClosed after Seq %d", final, removed.Seq)
+	}
+}
+
+// TestRemoveWatchesLocal: with Local, RemoveWatches removes the client's
+// watches while connected (asking the server) and while disconnected
+// (without it), where the plain variant fails.
+func TestRemoveWatchesLocal(t *testing.T) {
+	setup := connect(t)
+	b := base(t, setup)
+	ctx := ctxFor(t)
+	px := newProxy(t, client.ServerForTest(t))
+	c := connectTo(t, px.addr(), client.WithRetryPolicy(client.NoRetry()), client.WithConnectTimeout(500*time.Millisecond))
+	expectStates(t, c, client.Connected)
+
+	// Connected: the server answers; the events say so.
+	_, _, data, err := c.GetW(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RemoveWatches(ctx, b, client.WatcherData, client.Local()); err != nil {
+		t.Fatal(err)
+	}
+	if e := expectEvent(t, data, client.EventDataWatchRemoved, b); e.State != client.KeeperSyncConnected {
+		t.Errorf("removal state %v, want SyncConnected", e.State)
+	}
+	expectClosed(t, data)
+	if err := c.RemoveWatches(ctx, b, client.WatcherData, client.Local()); !errors.Is(err, client.ErrNoWatcher) {
+		t.Errorf("Local removal of no watch: %v, want ErrNoWatcher", err)
+	}
+
+	// Disconnected: only the local variant works.
+	_, _, data, err = c.GetW(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, kids, err := c.ChildrenW(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw, err := c.AddWatch(ctx, b, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	px.cut(true)
+	expectStates(t, c, client.Suspended)
+	if err := c.RemoveWatches(ctx, b, client.WatcherData); !errors.Is(err, client.ErrConnectionLoss) {
+		t.Fatalf("RemoveWatches while disconnected: %v, want ErrConnectionLoss", err)
+	}
+	if err := c.RemoveWatches(ctx, b, client.WatcherAny, client.Local()); err != nil {
+		t.Fatalf("RemoveWatches(Local) while disconnected: %v", err)
+	}
+	for _, ch := range []<-chan client.Event{data, kids, pw.C()} {
+		e := nextEvent(t, ch)
+		if e.State != client.KeeperDisconnected || e.Path != b {
+			t.Errorf("local removal event %+v, want state Disconnected", e)
+		}
+		expectClosed(t, ch)
+	}
+	px.resume()
+	expectStates(t, c, client.Reconnected)
+	// The removed watches are not re-registered: a change reaches none of
+	// them (their channels are closed), and no watch is left to remove.
+	if err := c.RemoveWatches(ctx, b, client.WatcherAny, client.Local()); !errors.Is(err, client.ErrNoWatcher) {
+		t.Errorf("after local removal: %v, want ErrNoWatcher", err)
+	}
+}
+
+// TestCloseDeliversPersistentEvents: the events a persistent watch had
+// received before Close are all delivered after it, then the KeeperClosed
+// event, then C is closed; a stream that ended before Close and was not
+// read is discarded by Close.
+func TestCloseDeliversPersistentEvents(t *testing.T) {
+	c := connect(t)
+	other := connect(t)
+	ctx := ctxFor(t)
+	b := base(t, c)
+	w, err := c.AddWatch(ctx, b, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	removed, err := c.AddWatch(ctx, b+"/gone", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := removed.Remove(ctx); err != nil { // its removal event stays unread
+		t.Fatal(err)
+	}
+	const n = 50
+	for i := range n {
+		if _, err := other.Create(ctx, fmt.Sprintf("%s/n%d", b, i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One round trip after the writes: their events were received before
+	// its reply (the server queues them first).
+	if _, err := c.Exists(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	for i := range n {
+		expectEvent(t, w.C(), client.EventNodeCreated, fmt.Sprintf("%s/n%d", b, i))
+	}
+	e := nextEvent(t, w.C())
+	if e.Type != client.EventNone || e.State != client.KeeperClosed || !errors.Is(e.Err, client.ErrClosed) {
+		t.Fatalf("final event %+v, want KeeperClosed", e)
+	}
+	expectClosed(t, w.C())
+	if !errors.Is(w.Err(), client.ErrClosed) {
+		t.Errorf("Err() = %v, want ErrClosed", w.Err())
+	}
+	// The unread removed stream was discarded: its channel is closed
+	// without its removal event.
+	if e, ok := <-removed.C(); ok {
+		t.Errorf("event of a stream discarded by Close: %+v", e)
 	}
 }

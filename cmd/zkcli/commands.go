@@ -824,37 +824,20 @@ func runGetEphemerals(sh *shell, ctx context.Context, c *command, words []string
 	if err != nil {
 		return serverErr(err, "")
 	}
-	// The Java client sends the prefix without the chroot and prints the
-	// server's paths: ask for every ephemeral of the session and do the same.
-	all, err := s.GetEphemerals(ctx, "/")
+	// Like the Java client's, GetEphemerals ignores the chroot: the prefix
+	// and the paths printed are the server's.
+	eph, err := s.GetEphemerals(ctx, prefix)
 	if err != nil {
 		return serverErr(err, "")
 	}
-	chroot := chrootOf(sh.host)
-	eph := []string{}
-	for _, p := range all {
-		sp := chroot + p
-		if p == "/" && chroot != "" {
-			sp = chroot
-		}
-		if strings.HasPrefix(sp, prefix) {
-			eph = append(eph, sp)
-		}
+	if eph == nil {
+		eph = []string{}
 	}
 	if asJSON {
 		return sh.printJSON(jsonEphemerals{Ephemerals: eph})
 	}
 	fmt.Fprintln(sh.out, javaList(eph))
 	return nil
-}
-
-// chrootOf returns the chroot of a connect string ("" for none or "/").
-func chrootOf(connect string) string {
-	i := strings.IndexByte(connect, '/')
-	if i < 0 || i == len(connect)-1 {
-		return ""
-	}
-	return connect[i:]
 }
 
 func runGetAllChildrenNumber(sh *shell, ctx context.Context, c *command, words []string) error {
