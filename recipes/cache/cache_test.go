@@ -287,3 +287,43 @@ func TestClose(t *testing.T) {
 		t.Fatalf("Start after Close: %v", err)
 	}
 }
+
+// TestSlowListener: while a listener blocks, a CuratorCache keeps at most
+// WithMaxPending notifications; past that it reads the tree again, and the
+// view and the events still end at the server's state, each node created
+// once.
+func TestSlowListener(t *testing.T) {
+	c := connect(t)
+	w := connect(t)
+	root := suite.Base(t) + "/slow"
+	mustCreate(t, w, root, "")
+	cc := cache.NewCuratorCache(c, root, cache.WithMaxPending(4))
+	block := make(chan struct{})
+	blocked := make(chan struct{})
+	r := newRecorder()
+	cc.AddListener(func(ev cache.Event) {
+		if ev.Type == cache.NodeCreated && ev.Path == root+"/first" {
+			close(blocked)
+			<-block
+		}
+		r.listen(ev)
+	})
+	if err := cc.Start(testserver.Context(t)); err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	mustCreate(t, w, root+"/first", "")
+	<-blocked
+	for i := range 40 {
+		mustCreate(t, w, fmt.Sprintf("%s/n%02d", root, i), fmt.Sprint(i))
+	}
+	// A write from the cache's own session after the others: once it is
+	// acknowledged, every notification has reached the client.
+	mustCreate(t, c, root+"/last", "")
+	close(block)
+	want := serverView(t, w, root, true, -1)
+	waitView(t, "events after the listener woke", func() map[string]string { return replay(t, r.all()) }, want)
+	if got := toMap(cc.Current()); !maps.Equal(got, want) {
+		t.Fatalf("view %v, want %v", got, want)
+	}
+}
