@@ -26,8 +26,11 @@ func (n *NodeCache) AddListener(fn func(Event)) (remove func()) { return n.e.add
 // and the cache goes on trying in the background until Close.
 func (n *NodeCache) Start(ctx context.Context) error { return n.e.start(ctx) }
 
-// Close stops the cache's goroutine and waits for it: no listener is called
-// once Close has returned. It must not be called from a listener.
+// Close stops the cache's goroutine and waits for it, including a listener
+// call in progress: no listener is called once Close has returned. It must
+// not be called from a listener. One-shot watches already set stay with the
+// Conn until they fire or the session ends (the client cannot remove one
+// watch of a path alone); nothing waits on them.
 func (n *NodeCache) Close() error { return n.e.close() }
 
 // Current returns a copy of the node, or false if it does not exist (as
