@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"math"
 
 	"github.com/zkgo/zkgo/client"
 )
@@ -106,7 +107,7 @@ type CuratorCache struct{ e *engine }
 
 // NewCuratorCache returns a cache of the subtree at path; Start starts it.
 func NewCuratorCache(c *client.Conn, path string, opts ...Option) *CuratorCache {
-	return &CuratorCache{newEngine(c, path, true, -1, true, opts)}
+	return &CuratorCache{newEngine(c, path, true, math.MaxInt, true, opts)}
 }
 
 // AddListener is NodeCache.AddListener.
