@@ -1,17 +1,14 @@
 package interop
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"maps"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -25,52 +22,10 @@ import (
 // both report the same events, and at the end their views and the
 // server's are the same.
 
-// startCacheAgent starts CacheAgent (see startAgent for RecipesAgent).
+// startCacheAgent starts CacheAgent (see startAgentClass).
 func startCacheAgent(t *testing.T, java, classpath, addr string) *cacheAgent {
 	t.Helper()
-	cmd := exec.Command(java, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-		"-Dorg.slf4j.simpleLogger.defaultLogLevel=error", "-cp", classpath, "CacheAgent", addr)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	a := &cacheAgent{agent: agent{lines: make(chan string, 1024), stderr: &syncBuffer{}}, events: make(map[string][]string)}
-	cmd.Stderr = a.stderr
-	var err error
-	if a.stdin, err = cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	read := make(chan struct{})
-	go func() { // ends at the agent's EOF
-		defer close(read)
-		defer close(a.lines)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			a.lines <- sc.Text()
-		}
-	}()
-	t.Cleanup(func() {
-		io.WriteString(a.stdin, "quit\n")
-		a.stdin.Close()
-		select {
-		case <-read:
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-			<-read
-		}
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("CacheAgent stderr:\n%s", tail(a.stderr.String(), 40))
-		}
-	})
-	if got := a.next(t, 90*time.Second); got != "READY" {
-		t.Fatalf("agent said %q, want READY", got)
-	}
-	return a
+	return &cacheAgent{agent: *startAgentClass(t, java, classpath, "CacheAgent", addr), events: make(map[string][]string)}
 }
 
 // cacheAgent is a running CacheAgent. Its stdout mixes command answers

@@ -1,7 +1,6 @@
 package interop
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -31,49 +29,7 @@ import (
 // startCoordAgent runs CoordAgent (driven like RecipesAgent, see agent).
 func startCoordAgent(t *testing.T, java, classpath, addr string) *agent {
 	t.Helper()
-	cmd := exec.Command(java, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-		"-Dorg.slf4j.simpleLogger.defaultLogLevel=error", "-cp", classpath, "CoordAgent", addr)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	a := &agent{lines: make(chan string, 1024), stderr: &syncBuffer{}}
-	cmd.Stderr = a.stderr
-	var err error
-	if a.stdin, err = cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	read := make(chan struct{})
-	go func() { // ends at the agent's EOF
-		defer close(read)
-		defer close(a.lines)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			a.lines <- sc.Text()
-		}
-	}()
-	t.Cleanup(func() {
-		fmt.Fprintln(a.stdin, "quit")
-		a.stdin.Close()
-		select {
-		case <-read:
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-			<-read
-		}
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("CoordAgent stderr:\n%s", tail(a.stderr.String(), 40))
-		}
-	})
-	if got := a.next(t, 90*time.Second); got != "READY" {
-		t.Fatalf("agent said %q, want READY", got)
-	}
-	return a
+	return startAgentClass(t, java, classpath, "CoordAgent", addr)
 }
 
 // done sends a command and returns what follows DONE in its answer,

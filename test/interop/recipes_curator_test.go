@@ -61,8 +61,15 @@ func (s *syncBuffer) String() string {
 
 func startAgent(t *testing.T, java, classpath, addr string) *agent {
 	t.Helper()
+	return startAgentClass(t, java, classpath, "RecipesAgent", addr)
+}
+
+// startAgentClass starts the Java agent class (RecipesAgent, CoordAgent,
+// CacheAgent...) on the server at addr and waits for its READY line.
+func startAgentClass(t *testing.T, java, classpath, class, addr string) *agent {
+	t.Helper()
 	cmd := exec.Command(java, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-		"-Dorg.slf4j.simpleLogger.defaultLogLevel=error", "-cp", classpath, "RecipesAgent", addr)
+		"-Dorg.slf4j.simpleLogger.defaultLogLevel=error", "-cp", classpath, class, addr)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	a := &agent{lines: make(chan string, 1024), stderr: &syncBuffer{}}
 	cmd.Stderr = a.stderr
@@ -97,7 +104,7 @@ func startAgent(t *testing.T, java, classpath, addr string) *agent {
 		}
 		cmd.Wait()
 		if t.Failed() {
-			t.Logf("RecipesAgent stderr:\n%s", tail(a.stderr.String(), 40))
+			t.Logf("%s stderr:\n%s", class, tail(a.stderr.String(), 40))
 		}
 	})
 	if got := a.next(t, 90*time.Second); got != "READY" {
