@@ -30,7 +30,7 @@ cp=/usr/share/java/zookeeper.jar:/usr/share/java/zookeeper-jute.jar:/usr/share/j
 for name in zkgo apache; do
   start_ensemble "$name"
   wait_serving
-  for w in create set get exists mixed; do
+  for w in create set multi get exists mixed; do
     "$bench" -server "$addrs" -workload "$w" -duration "$duration" -sessions 12 -outstanding 8 -value-size 100 -json |
       python3 -c "import json,sys;d=json.load(sys.stdin)['total'];print('$name 3-node $w ops/s=%d p50=%.2fms p99=%.2fms' % (d['ops_per_sec'], d['latency_us']['p50']/1000, d['latency_us']['p99']/1000))"
   done

@@ -23,6 +23,7 @@ const (
 	opSet
 	opExists
 	opCreate
+	opMulti
 	numOpKinds
 	// opKindBits is how many low bits of a pending tag hold the opKind.
 	opKindBits = 4
@@ -38,9 +39,14 @@ func (k opKind) String() string {
 		return "exists"
 	case opCreate:
 		return "create"
+	case opMulti:
+		return "multi"
 	}
 	return "op(" + strconv.Itoa(int(k)) + ")"
 }
+
+// multiOps is how many setData ops one request of the multi workload holds.
+const multiOps = 4
 
 // benchPlan is what every session of a benchmark shares; it is read-only
 // once the sessions start.
@@ -65,6 +71,7 @@ type benchSession struct {
 	set    proto.SetDataRequest
 	exists proto.ExistsRequest
 	create proto.CreateRequest
+	multi  proto.MultiRequest
 	// Reader only.
 	hist    [numOpKinds]histogram
 	errs    [numOpKinds]map[proto.Code]int64
@@ -75,6 +82,10 @@ func newBenchSession(plan *benchPlan, idx int, seed uint64) *benchSession {
 	b := &benchSession{plan: plan, idx: idx, rng: rand.New(rand.NewPCG(seed, uint64(idx)))}
 	b.set.Data, b.set.Version = plan.value, -1
 	b.create.Data, b.create.ACL = plan.value, proto.OpenACLUnsafe
+	for range multiOps {
+		b.multi.Ops = append(b.multi.Ops, proto.MultiOp{Type: proto.OpSetData,
+			Req: &proto.SetDataRequest{Data: plan.value, Version: -1}})
+	}
 	for k := range b.errs {
 		b.errs[k] = make(map[proto.Code]int64)
 	}
@@ -89,6 +100,8 @@ func (b *benchSession) pick() opKind {
 		return opSet
 	case workloadExists:
 		return opExists
+	case workloadMulti:
+		return opMulti
 	case workloadMixed:
 		if b.rng.IntN(10) == 0 {
 			return opSet
@@ -126,12 +139,20 @@ func (b *benchSession) next(dst []byte, xid int32) ([]byte, proto.OpCode, int64,
 		tag |= b.seq << opKindBits
 		b.seq++
 		hdr.Type, req = proto.OpCreate, &b.create
+	case opMulti:
+		for _, op := range b.multi.Ops {
+			op.Req.(*proto.SetDataRequest).Path = b.key()
+		}
+		hdr.Type, req = proto.OpMulti, &b.multi
 	}
 	return proto.AppendRequest(dst, hdr, req), hdr.Type, tag, true
 }
 
-func (b *benchSession) reply(p *pending, code proto.Code, _ []byte, now time.Time) error {
+func (b *benchSession) reply(p *pending, code proto.Code, body []byte, now time.Time) error {
 	kind := opKind(p.tag & (1<<opKindBits - 1))
+	if kind == opMulti && code == proto.OK {
+		code = multiCode(body)
+	}
 	if kind == opCreate && code == proto.OK {
 		b.created = append(b.created, p.tag>>opKindBits)
 	}
@@ -144,6 +165,28 @@ func (b *benchSession) reply(p *pending, code proto.Code, _ []byte, now time.Tim
 		b.errs[kind][code]++
 	}
 	return nil
+}
+
+// multiCode returns the outcome of a multi whose reply header said OK: a
+// failed multi is answered with OK in the header and the errors in the
+// results (Apache ZooKeeper 3.8).
+func multiCode(body []byte) proto.Code {
+	var r proto.MultiResponse
+	if err := proto.Decode(body, &r); err != nil {
+		return proto.ErrMarshallingError
+	}
+	code := proto.OK
+	for _, res := range r.Results {
+		if res.Type != proto.OpError || res.Err == proto.OK {
+			continue
+		}
+		// The other ops of a failed multi report RuntimeInconsistency; the
+		// one that failed says why.
+		if code == proto.OK || res.Err != proto.ErrRuntimeInconsistency {
+			code = res.Err
+		}
+	}
+	return code
 }
 
 // connectAll opens cfg.sessions sessions, spread over the servers.

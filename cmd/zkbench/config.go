@@ -16,6 +16,7 @@ const (
 	workloadGet    = "get"
 	workloadExists = "exists"
 	workloadMixed  = "mixed" // 90% get, 10% set
+	workloadMulti  = "multi" // multi of multiOps setData on random keys
 )
 
 // errUsage is wrapped by every flag validation error, so that main can exit
@@ -81,11 +82,11 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.StringVar(&servers, "server", "127.0.0.1:2181", "server `host:port`, or a comma-separated list (sessions are spread round-robin)")
 	fs.IntVar(&c.sessions, "sessions", 8, "number of sessions (TCP connections)")
 	fs.IntVar(&c.outstanding, "outstanding", 8, "requests kept in flight per session")
-	fs.StringVar(&c.workload, "workload", workloadGet, "create, set, get, exists, or mixed (90% get, 10% set)")
+	fs.StringVar(&c.workload, "workload", workloadGet, "create, set, get, exists, mixed (90% get, 10% set), or multi (4 setData in one multi)")
 	fs.IntVar(&c.valueSize, "value-size", 100, "znode data size in `bytes`")
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "measured time")
 	fs.DurationVar(&c.warmup, "warmup", time.Second, "load before measuring starts")
-	fs.IntVar(&c.keys, "keys", 1000, "distinct znodes for get, set, exists and mixed, created under -root first")
+	fs.IntVar(&c.keys, "keys", 1000, "distinct znodes for get, set, exists, mixed and multi, created under -root first")
 	fs.StringVar(&c.root, "root", "/zkbench", "parent znode of everything zkbench creates")
 	fs.BoolVar(&c.cleanup, "cleanup", true, "delete the znodes the benchmark created (not with -populate)")
 	fs.BoolVar(&c.json, "json", false, "print one JSON object instead of a table")
@@ -132,9 +133,9 @@ func (c *config) validate() error {
 		return bad("-timeout must be positive")
 	}
 	switch c.workload {
-	case workloadCreate, workloadSet, workloadGet, workloadExists, workloadMixed:
+	case workloadCreate, workloadSet, workloadGet, workloadExists, workloadMixed, workloadMulti:
 	default:
-		return bad("unknown -workload %q (create, set, get, exists, mixed)", c.workload)
+		return bad("unknown -workload %q (create, set, get, exists, mixed, multi)", c.workload)
 	}
 	modes := 0
 	for _, on := range []bool{c.populate > 0, c.purge, c.connectProbe} {

@@ -9,7 +9,8 @@
 // atomic counters, and their histograms are merged once they have stopped.
 //
 // Workloads: create (new znodes under a fresh directory), set, get and exists
-// (on -keys znodes created first under -root), and mixed (90% get, 10% set).
+// (on -keys znodes created first under -root), mixed (90% get, 10% set), and
+// multi (a multi of 4 setData on random keys per request).
 // Only replies that arrive after -warmup and within -duration are counted;
 // an operation that returns an error code counts as an error of that code,
 // not as a success. By default the znodes the run created are deleted

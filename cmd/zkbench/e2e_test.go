@@ -100,7 +100,7 @@ func TestEndToEnd(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			for _, w := range []string{"create", "set", "get", "exists", "mixed"} {
+			for _, w := range []string{"create", "set", "get", "exists", "mixed", "multi"} {
 				t.Run(w, func(t *testing.T) {
 					root := "/zkbench-e2e/" + w
 					r := runBenchJSON(t, "-server", addr, "-workload", w, "-duration", "1s", "-warmup", "100ms",
@@ -117,7 +117,7 @@ func TestEndToEnd(t *testing.T) {
 						t.Errorf("ops/s %v over %vs", r.Total.OpsPerSec, r.DurationSec)
 					}
 					wantOps := map[string][]string{"create": {"create"}, "set": {"set"}, "get": {"get"},
-						"exists": {"exists"}, "mixed": {"get", "set"}}[w]
+						"exists": {"exists"}, "mixed": {"get", "set"}, "multi": {"multi"}}[w]
 					for _, op := range wantOps {
 						if r.ByOp[op].Ops == 0 {
 							t.Errorf("no %s ops in %v", op, r.ByOp)
