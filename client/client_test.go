@@ -212,6 +212,10 @@ func TestCreateParents(t *testing.T) {
 	if err != nil || p != b+"/a/b/c" {
 		t.Fatalf("Create with parents = %q, %v", p, err)
 	}
+	// Parents hold empty data, not null, as Curator makes them.
+	if d, _, err := c.Get(ctx, b+"/a/b"); err != nil || d == nil || len(d) != 0 {
+		t.Fatalf("parent data = %#v, %v; want empty, not null", d, err)
+	}
 	// Existing parents are fine, and sequential names work below new ones.
 	if _, err := c.Create(ctx, b+"/a/d/s-", nil, client.WithParents(), client.WithMode(client.EphemeralSequential)); err != nil {
 		t.Fatal(err)

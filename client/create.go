@@ -200,7 +200,8 @@ func (c *Conn) createOnce(ctx context.Context, sp string, data []byte, o createO
 }
 
 // createParents creates every missing node of the server path sp below the
-// chroot (which, as in Apache ZooKeeper, must exist).
+// chroot (which, as in Apache ZooKeeper, must exist), with empty (not null)
+// data, as Curator's ZKPaths.mkdirs does.
 func (c *Conn) createParents(ctx context.Context, sp string, containers bool) error {
 	if sp == "/" || sp == c.chroot {
 		return nil
@@ -214,7 +215,7 @@ func (c *Conn) createParents(ctx context.Context, sp string, containers bool) er
 	for _, seg := range strings.Split(rel[1:], "/") {
 		p += "/" + seg
 		o := createOptions{mode: mode, acl: OpenACL()}
-		op, req, resp := createRequest(p, nil, o, false)
+		op, req, resp := createRequest(p, []byte{}, o, false)
 		err := c.send(ctx, op, req, resp, nil)
 		if err != nil && !errors.Is(err, ErrNodeExists) {
 			return fmt.Errorf("create parent %s: %w", c.clientPath(p), err)
