@@ -55,7 +55,10 @@ type CacheEvent[T any] struct {
 // connection comes back, since changes made while disconnected are not
 // replayed to persistent watches; so after a reconnection its content and
 // the events it reports lead to the server's state, and no final state is
-// missed. Records that are not instance records are ignored.
+// missed. Events report the states the Cache reads, not every change: an
+// instance added and removed again at once may never be reported, and
+// several updates may show as one. Records that are not instance records
+// are ignored.
 //
 // A Cache runs one goroutine, from NewCache until Close; listeners run on
 // it, in the order of the changes.
