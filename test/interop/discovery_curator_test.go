@@ -276,6 +276,10 @@ func discoveryRegistry(ctx context.Context, t *testing.T, a *agent, c *client.Co
 	}
 	a.ask(t, `register /disc web j1 10.2.2.2 9091 {"zone":"west"}`)
 	a.ask(t, `register /disc db j9 10.2.2.9 5432 "primary"`)
+	// On an ensemble Go's server may lag behind Java's: catch up first.
+	if err := c.Sync(ctx, "/"); err != nil {
+		t.Fatal(err)
+	}
 
 	names, err := d.QueryForNames(ctx)
 	if err != nil || !slices.Equal(names, []string{"db", "web"}) {
@@ -323,6 +327,9 @@ func discoveryRegistry(ctx context.Context, t *testing.T, a *agent, c *client.Co
 		t.Errorf("Java still finds g1: %s", got)
 	}
 	a.ask(t, "unregister /disc web j1")
+	if err := c.Sync(ctx, "/"); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := d.QueryForInstance(ctx, "web", "j1"); !errors.Is(err, discovery.ErrNotFound) {
 		t.Errorf("Go still finds j1: %v", err)
 	}

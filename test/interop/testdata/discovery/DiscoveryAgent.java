@@ -27,7 +27,9 @@ import org.apache.curator.x.discovery.details.JsonInstanceSerializer;
  * args[0]. Fields are separated by single spaces; "-" stands for null; a
  * payload is JSON text (the rest of the line), read with Jackson. Records
  * are printed as Curator's default JsonInstanceSerializer writes them,
- * tab-separated (JSON text has no raw tabs). Each command answers one line:
+ * tab-separated (JSON text has no raw tabs). names, query and get sync
+ * first, so that on an ensemble they see what the Go side wrote through
+ * another server before it asked. Each command answers one line:
  *
  *   register BASE NAME ID ADDRESS PORT PAYLOAD -> OK   (a DYNAMIC instance)
  *   update BASE NAME ID ADDRESS PORT PAYLOAD   -> OK
@@ -104,14 +106,17 @@ public class DiscoveryAgent {
                         System.out.println("OK");
                         break;
                     case "names":
+                        sync(c);
                         List<String> names = new ArrayList<>(d.queryForNames());
                         names.sort(null);
                         System.out.println("NAMES " + String.join(",", names));
                         break;
                     case "query":
+                        sync(c);
                         System.out.println("INSTANCES " + records(d.queryForInstances(f[2])));
                         break;
                     case "get": {
+                        sync(c);
                         ServiceInstance<Object> i = d.queryForInstance(f[2], f[3]);
                         System.out.println(i == null ? "NONE" : "INSTANCE " + record(i));
                         break;
@@ -145,6 +150,13 @@ public class DiscoveryAgent {
                 System.out.println("FAIL " + e.toString().replace('\n', ' '));
             }
         }
+    }
+
+    /** sync makes the client's server catch up with the leader (Curator's sync is asynchronous). */
+    static void sync(CuratorFramework c) throws Exception {
+        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+        c.sync().inBackground((client, event) -> done.countDown()).forPath("/");
+        if (!done.await(60, java.util.concurrent.TimeUnit.SECONDS)) throw new Exception("sync timed out");
     }
 
     static String nul(String s) {
