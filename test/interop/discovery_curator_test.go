@@ -47,13 +47,7 @@ func discoveryClasspath(t *testing.T) string {
 // the test's end.
 func startDiscoveryAgent(t *testing.T, java, classpath, addr string) *agent {
 	t.Helper()
-	cmd := exec.Command(java, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-		"-Dorg.slf4j.simpleLogger.defaultLogLevel=error", "-cp", classpath, "DiscoveryAgent", addr)
-	a, _ := startLineProcess(t, cmd, true)
-	if got := a.next(t, 90*time.Second); got != "READY" {
-		t.Fatalf("agent said %q, want READY", got)
-	}
-	return a
+	return startAgentClass(t, java, classpath, "DiscoveryAgent", addr)
 }
 
 // startLineProcess starts cmd with its stdout read line by line into an
