@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"os"
-	"sync"
 
 	"github.com/zkgo/zkgo/client"
+	"github.com/zkgo/zkgo/recipes/internal/curator"
 )
 
 // Errors of this package; wrapped errors are matched with errors.Is.
@@ -45,30 +43,10 @@ func buildOptions(opts []Option) options {
 		opt(&o)
 	}
 	if !o.hasData {
-		o.data = []byte(localAddress())
+		o.data = []byte(curator.LocalAddress())
 	}
 	return o
 }
-
-// localAddress is what Curator's CuratorFrameworkFactory.getLocalAddress
-// gives (InetAddress.getLocalHost().getHostAddress(), IPv4 preferred), or ""
-// if the host name does not resolve; computed once.
-var localAddress = sync.OnceValue(func() string {
-	host, err := os.Hostname()
-	if err != nil {
-		return ""
-	}
-	addrs, err := net.LookupHost(host)
-	if err != nil || len(addrs) == 0 {
-		return ""
-	}
-	for _, a := range addrs {
-		if ip := net.ParseIP(a); ip != nil && ip.To4() != nil {
-			return a
-		}
-	}
-	return addrs[0]
-})
 
 // Barrier is a barrier at a path, Curator's DistributedBarrier: it is up
 // while the node at the path exists. Set raises it, Remove lowers it, and

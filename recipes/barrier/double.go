@@ -2,12 +2,12 @@ package barrier
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/zkgo/zkgo/client"
+	"github.com/zkgo/zkgo/recipes/internal/curator"
 )
 
 // readyNode is the name of the node that releases the members in Enter
@@ -44,7 +44,7 @@ func NewDoubleBarrier(c *client.Conn, path string, members int, opts ...Option) 
 		c:       c,
 		path:    path,
 		members: members,
-		node:    path + "/" + newUUID(),
+		node:    path + "/" + curator.NewUUID(),
 		ready:   path + "/" + readyNode,
 		data:    buildOptions(opts).data,
 		sem:     make(chan struct{}, 1),
@@ -281,14 +281,4 @@ func (d *DoubleBarrier) deleteOwn(ctx context.Context) error {
 		return ErrMemberLost
 	}
 	return err
-}
-
-// newUUID returns a random (version 4) UUID in its text form, as
-// java.util.UUID.randomUUID prints it.
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }

@@ -2,9 +2,9 @@ package discovery
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"github.com/zkgo/zkgo/recipes/internal/curator"
 	"net"
 	"strconv"
 	"strings"
@@ -79,7 +79,7 @@ type Instance[T any] struct {
 func NewInstance[T any](name string, payload T) Instance[T] {
 	return Instance[T]{
 		Name:             name,
-		ID:               newUUID(),
+		ID:               curator.NewUUID(),
 		Address:          localIP(),
 		Payload:          payload,
 		RegistrationTime: time.Now(),
@@ -310,16 +310,6 @@ func (u *URISpec) Build(fields, vars map[string]string) string {
 		}
 	}
 	return b.String()
-}
-
-// newUUID returns a random (version 4) UUID in its text form, as
-// java.util.UUID.randomUUID prints it.
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // localIP returns this host's first non-loopback, non-link-local address,

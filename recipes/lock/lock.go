@@ -3,9 +3,7 @@ package lock
 import (
 	"context"
 	"errors"
-	"net"
-	"os"
-	"sync"
+	"github.com/zkgo/zkgo/recipes/internal/curator"
 )
 
 // Errors of this package; wrapped errors are matched with errors.Is.
@@ -57,29 +55,7 @@ func buildOptions(opts []Option) options {
 		opt(&o)
 	}
 	if !o.hasData {
-		o.data = []byte(localAddress())
+		o.data = []byte(curator.LocalAddress())
 	}
 	return o
 }
-
-// localAddress is the text form of the local host's address, what
-// Curator's CuratorFrameworkFactory.getLocalAddress gives
-// (InetAddress.getLocalHost().getHostAddress(), IPv4 preferred), or "" if the
-// host name does not resolve. It is computed once: a name lookup per lock
-// would be wasted work.
-var localAddress = sync.OnceValue(func() string {
-	host, err := os.Hostname()
-	if err != nil {
-		return ""
-	}
-	addrs, err := net.LookupHost(host)
-	if err != nil || len(addrs) == 0 {
-		return ""
-	}
-	for _, a := range addrs {
-		if ip := net.ParseIP(a); ip != nil && ip.To4() != nil {
-			return a
-		}
-	}
-	return addrs[0]
-})

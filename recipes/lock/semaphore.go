@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/zkgo/zkgo/client"
+	"github.com/zkgo/zkgo/recipes/internal/curator"
 )
 
 // Semaphore is a distributed counting semaphore, Curator's
@@ -104,7 +105,7 @@ func (s *Semaphore) acquireOnce(ctx context.Context, try bool) (*Lease, error) {
 	// A fresh Mutex per attempt: a shared one would be reentrant across
 	// goroutines of this process.
 	m := newMutex(&queue{c: s.c, base: s.path + "/locks", name: "lock-", names: []string{"lock-"},
-		pred: standard(1), data: []byte(localAddress())})
+		pred: standard(1), data: []byte(curator.LocalAddress())})
 	var err error
 	if try {
 		err = m.TryLock(ctx)
