@@ -743,27 +743,88 @@ func (c *Conn) roundTrip(ctx context.Context, r *request, closing bool) (int64, 
 	case <-connWait.C:
 		return 0, ErrConnectionLoss
 	}
+	err := await(ctx, c, r, connWait.C)
+	return r.zxid, err // 0 unless a reply came
+}
+
+// pipeline queues the requests back to back, in order, without waiting for
+// any reply in between, then waits for each as call does and returns their
+// errors. The server handles a session's requests in order, so each one
+// sees the effects of those before it. A request that could not be queued
+// fails with the reason, and so do those after it.
+func (c *Conn) pipeline(ctx context.Context, closing bool, rs ...*request) []error {
+	errs := make([]error, len(rs))
+	fail := func(from int, err error) []error {
+		for i := from; i < len(rs); i++ {
+			errs[i] = err
+		}
+		return errs
+	}
+	c.mu.Lock()
+	fatal, closed := c.fatal, c.closing && !closing
+	c.mu.Unlock()
+	if fatal != nil {
+		return fail(0, fatal)
+	}
+	if closed {
+		return fail(0, ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return fail(0, err)
+	}
+	// connWait is closed once the connect timeout has passed: every
+	// request waiting then sees it.
+	connWait := make(chan struct{})
+	t := time.AfterFunc(c.cfg.connectTimeout, func() { close(connWait) })
+	defer t.Stop()
+	queued := 0
+enqueue:
+	for _, r := range rs {
+		select {
+		case c.sendq <- r:
+			queued++
+		case <-ctx.Done():
+			fail(queued, ctx.Err())
+			break enqueue
+		case <-c.lifetime.Done():
+			fail(queued, ErrClosed)
+			break enqueue
+		case <-connWait:
+			fail(queued, ErrConnectionLoss)
+			break enqueue
+		}
+	}
+	for i, r := range rs[:queued] {
+		errs[i] = await(ctx, c, r, connWait)
+	}
+	return errs
+}
+
+// await waits for the reply to the queued request r of c; connWait fires
+// once the connect timeout has passed since it was queued.
+func await[T any](ctx context.Context, c *Conn, r *request, connWait <-chan T) error {
 	for {
 		select {
 		case <-r.done:
-			return r.zxid, r.err
+			return r.err
 		case <-ctx.Done():
 			if r.abandon() {
-				return 0, ctx.Err()
+				return ctx.Err()
 			}
 			<-r.done
-			return r.zxid, r.err
+			return r.err
 		case <-c.lifetime.Done():
 			if r.abandon() {
-				return 0, ErrClosed
+				return ErrClosed
 			}
 			<-r.done
-			return r.zxid, r.err
-		case <-connWait.C:
+			return r.err
+		case <-connWait:
 			// Still unsent after the connect timeout: no connection.
 			if r.state.CompareAndSwap(reqQueued, reqAbandoned) {
-				return 0, ErrConnectionLoss
+				return ErrConnectionLoss
 			}
+			connWait = nil
 		}
 	}
 }
