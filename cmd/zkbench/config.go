@@ -17,6 +17,16 @@ const (
 	workloadExists = "exists"
 	workloadMixed  = "mixed" // 90% get, 10% set
 	workloadMulti  = "multi" // multi of multiOps setData on random keys
+	// The recipe workloads run the Go client and package recipes, as
+	// users do, instead of raw pipelined requests.
+	workloadLock   = "lock"   // lock.Mutex acquire+release cycles
+	workloadLeader = "leader" // leadership handovers of a leader.Latch or Selector
+)
+
+// Recipes accepted by -leader-recipe.
+const (
+	recipeLatch    = "latch"
+	recipeSelector = "selector"
 )
 
 // errUsage is wrapped by every flag validation error, so that main can exit
@@ -40,12 +50,21 @@ type config struct {
 	purge        bool
 	connectProbe bool
 	timeout      time.Duration
+	uncontended  bool   // lock: one lock path per session
+	leaderRecipe string // leader: latch or selector
 }
 
 const usageText = `Usage: zkbench [flags]
 
 Load generator for ZooKeeper servers (zkgo or Apache ZooKeeper). Each session
 is one TCP connection that keeps -outstanding requests in flight.
+
+The lock and leader workloads run the Go client and its recipes instead (one
+session each, -outstanding does not apply): lock counts lock.Mutex
+acquire+release cycles of -sessions contenders on one lock (on one lock each
+with -uncontended); leader counts leadership handovers among -sessions
+participants of one election (leader.Latch: the leader closes its latch and
+joins again; leader.Selector with auto-requeue: its lead function returns).
 
 Modes (default: a benchmark of -workload):
   -populate N      create N znodes of -value-size bytes under -root (in buckets
@@ -82,7 +101,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.StringVar(&servers, "server", "127.0.0.1:2181", "server `host:port`, or a comma-separated list (sessions are spread round-robin)")
 	fs.IntVar(&c.sessions, "sessions", 8, "number of sessions (TCP connections)")
 	fs.IntVar(&c.outstanding, "outstanding", 8, "requests kept in flight per session")
-	fs.StringVar(&c.workload, "workload", workloadGet, "create, set, get, exists, mixed (90% get, 10% set), or multi (4 setData in one multi)")
+	fs.StringVar(&c.workload, "workload", workloadGet, "create, set, get, exists, mixed (90% get, 10% set), multi (4 setData in one multi), lock, or leader")
 	fs.IntVar(&c.valueSize, "value-size", 100, "znode data size in `bytes`")
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "measured time")
 	fs.DurationVar(&c.warmup, "warmup", time.Second, "load before measuring starts")
@@ -94,6 +113,8 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.BoolVar(&c.purge, "purge", false, "delete -root recursively and exit")
 	fs.BoolVar(&c.connectProbe, "connect-probe", false, "measure the time until a session is accepted")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Minute, "give up -connect-probe after this long")
+	fs.BoolVar(&c.uncontended, "uncontended", false, "lock workload: one lock path per session instead of one shared lock")
+	fs.StringVar(&c.leaderRecipe, "leader-recipe", recipeLatch, "leader workload: latch (leader.Latch) or selector (leader.Selector)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -133,9 +154,14 @@ func (c *config) validate() error {
 		return bad("-timeout must be positive")
 	}
 	switch c.workload {
-	case workloadCreate, workloadSet, workloadGet, workloadExists, workloadMixed, workloadMulti:
+	case workloadCreate, workloadSet, workloadGet, workloadExists, workloadMixed, workloadMulti, workloadLock, workloadLeader:
 	default:
-		return bad("unknown -workload %q (create, set, get, exists, mixed, multi)", c.workload)
+		return bad("unknown -workload %q (create, set, get, exists, mixed, multi, lock, leader)", c.workload)
+	}
+	switch c.leaderRecipe {
+	case recipeLatch, recipeSelector:
+	default:
+		return bad("unknown -leader-recipe %q (latch, selector)", c.leaderRecipe)
 	}
 	modes := 0
 	for _, on := range []bool{c.populate > 0, c.purge, c.connectProbe} {

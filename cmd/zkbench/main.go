@@ -40,6 +40,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		res, err = runPopulate(ctx, &cfg)
 	case cfg.purge:
 		res, err = runPurge(ctx, &cfg)
+	case cfg.workload == workloadLock || cfg.workload == workloadLeader:
+		res, err = runRecipe(ctx, &cfg)
 	default:
 		res, err = runBench(ctx, &cfg)
 	}

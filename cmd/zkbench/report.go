@@ -197,3 +197,86 @@ func (r *probeResult) writeText(w io.Writer) error {
 		r.Server, r.ElapsedMS, r.Attempts)
 	return err
 }
+
+// recipeResult is the outcome of a lock or leader benchmark. Ops counts
+// lock acquire+release cycles or leadership handovers; Overlaps counts
+// times two holders (or leaders) were seen at once, or a fencing token out
+// of order: anything but 0 is a broken recipe.
+type recipeResult struct {
+	Mode         string           `json:"mode"`
+	Workload     string           `json:"workload"`
+	Variant      string           `json:"variant"` // contended, uncontended, latch or selector
+	Servers      []string         `json:"servers"`
+	Sessions     int              `json:"sessions"`
+	Root         string           `json:"root"`
+	Path         string           `json:"path"` // the lock or election path (or their parent)
+	WarmupSec    float64          `json:"warmup_sec"`
+	DurationSec  float64          `json:"duration_sec"`
+	SetupSec     float64          `json:"setup_sec"`
+	CleanupSec   float64          `json:"cleanup_sec"`
+	Ops          int64            `json:"ops"`
+	OpsPerSec    float64          `json:"ops_per_sec"`
+	Errors       int64            `json:"errors"`
+	ErrorsByKind map[string]int64 `json:"errors_by_kind,omitempty"`
+	LastError    string           `json:"last_error,omitempty"`
+	Overlaps     int64            `json:"overlaps"`
+	// LatencyUS is the acquire latency (lock) or the handover latency
+	// (leader: from the leader's release to the next leader's start).
+	LatencyUS latency `json:"latency_us"`
+	// ReleaseUS is the Unlock latency (lock only).
+	ReleaseUS *latency `json:"release_us,omitempty"`
+}
+
+// fill merges the workers' measurements, which must have stopped.
+func (r *recipeResult) fill(workers []recipeWorker, plan *recipePlan, d time.Duration) {
+	var acq, rel histogram
+	for i := range workers {
+		w := &workers[i]
+		r.Ops += w.ops
+		acq.merge(&w.acquire)
+		rel.merge(&w.release)
+		for k, n := range w.errs {
+			if r.ErrorsByKind == nil {
+				r.ErrorsByKind = make(map[string]int64)
+			}
+			r.ErrorsByKind[k] += n
+			r.Errors += n
+		}
+		if w.lastErr != nil {
+			r.LastError = w.lastErr.Error()
+		}
+	}
+	r.OpsPerSec = float64(r.Ops) / d.Seconds()
+	r.Overlaps = plan.overlaps.Load()
+	r.LatencyUS = summarize(&acq)
+	if r.Workload == workloadLock {
+		l := summarize(&rel)
+		r.ReleaseUS = &l
+	}
+}
+
+func (r *recipeResult) writeText(w io.Writer) error {
+	fmt.Fprintf(w, "zkbench %s (%s): servers=%s sessions=%d path=%s warmup=%gs duration=%gs\n\n",
+		r.Workload, r.Variant, strings.Join(r.Servers, ","), r.Sessions, r.Path, r.WarmupSec, r.DurationSec)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "\tcount\tper s\tmean ms\tp50 ms\tp99 ms\tp99.9 ms\tmax ms\t")
+	row := func(name string, n int64, l latency) {
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.3f\t%s\t%s\t%s\t%s\t\n", name, n, float64(n)/r.DurationSec,
+			l.Mean/1000, ms(l.P50), ms(l.P99), ms(l.P999), ms(l.Max))
+	}
+	if r.Workload == workloadLock {
+		row("acquire", r.Ops, r.LatencyUS)
+		row("release", r.Ops, *r.ReleaseUS)
+	} else {
+		row("handover", r.Ops, r.LatencyUS)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\noverlaps %d, errors %d", r.Overlaps, r.Errors)
+	if len(r.ErrorsByKind) > 0 {
+		fmt.Fprintf(w, " (%s; last: %s)", formatCodes(r.ErrorsByKind), r.LastError)
+	}
+	_, err := fmt.Fprintf(w, "\nsetup %.2fs, cleanup %.2fs\n", r.SetupSec, r.CleanupSec)
+	return err
+}
