@@ -75,6 +75,6 @@
 // lock returns at once and adds one to a count that Unlock takes down, from
 // any goroutine. Goroutines that must exclude each other use separate
 // Mutex values. A SemaphoreMutex is not reentrant: a second Lock on the same
-// value waits for Unlock, as with sync.Mutex. While a lock is held a
-// goroutine watches its node (for Done); Unlock stops it.
+// value waits for Unlock, as with sync.Mutex. Once Done has been called on
+// a hold, a goroutine watches its node; Unlock stops it.
 package lock

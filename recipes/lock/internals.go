@@ -63,9 +63,7 @@ func (q *queue) sorted(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	slices.SortStableFunc(children, func(a, b string) int {
-		return strings.Compare(sortKey(a, q.names), sortKey(b, q.names))
-	})
+	q.sort(children)
 	return children, nil
 }
 
@@ -106,9 +104,14 @@ func standard(max int) predicate {
 // acquire creates a node and waits until the predicate grants it the lock.
 // With try it does not wait: it fails with ErrLocked if the lock is not free
 // at once. On failure the node is deleted, whatever ended the wait.
+//
+// The listing that decides is pipelined behind the create
+// (Conn.CreateAndChildren), so a free lock costs one round trip, not two as
+// in Curator (create, then getChildren): the znodes and their order are the
+// same.
 func (q *queue) acquire(ctx context.Context, try bool) (*hold, error) {
 	for requeues := 0; ; requeues++ {
-		p, st, err := q.c.CreateStat(ctx, q.base+"/"+q.name, q.data,
+		p, st, children, err := q.c.CreateAndChildren(ctx, q.base+"/"+q.name, q.data,
 			client.WithMode(client.EphemeralSequential), client.WithProtection(), client.WithParentsAsContainers())
 		if requeue(ctx, err, requeues) {
 			continue
@@ -118,7 +121,7 @@ func (q *queue) acquire(ctx context.Context, try bool) (*hold, error) {
 			// removed by the client in the background.
 			return nil, fmt.Errorf("lock %s: %w", q.base, err)
 		}
-		err = q.wait(ctx, p, try)
+		err = q.wait(ctx, p, try, children)
 		if err == nil {
 			return startHold(q.c, p, st.Czxid), nil
 		}
@@ -130,15 +133,28 @@ func (q *queue) acquire(ctx context.Context, try bool) (*hold, error) {
 	}
 }
 
-// wait is Curator's internalLockLoop for the node at path p.
-func (q *queue) wait(ctx context.Context, p string, try bool) error {
+// sort orders children as Curator does (getSortedChildren).
+func (q *queue) sort(children []string) {
+	slices.SortStableFunc(children, func(a, b string) int {
+		return strings.Compare(sortKey(a, q.names), sortKey(b, q.names))
+	})
+}
+
+// wait is Curator's internalLockLoop for the node at path p. children, if
+// not nil, is a listing taken after p was created, used for the first look.
+func (q *queue) wait(ctx context.Context, p string, try bool, children []string) error {
 	ours := p[strings.LastIndexByte(p, '/')+1:]
 	for {
-		children, err := q.sorted(ctx)
-		if err != nil {
-			return err
+		if children != nil {
+			q.sort(children)
+		} else {
+			var err error
+			if children, err = q.sorted(ctx); err != nil {
+				return err
+			}
 		}
 		holds, watch, err := q.pred(children, ours)
+		children = nil
 		if err != nil {
 			return err
 		}
@@ -175,49 +191,94 @@ func deleteNode(ctx context.Context, c *client.Conn, p string) error {
 	return c.DeleteGuaranteed(dctx, p, -1)
 }
 
-// hold is one granted lock node. It runs one goroutine that watches the
-// node and closes done when the hold is lost; release stops it.
+// hold is one granted lock node. A session loss ends it at once (through a
+// Conn listener); the deletion of its node is noticed only once someone
+// asks (done, checkLost), by a goroutine that watches the node until the
+// hold ends: a holder that never asks saves a request and a watch per
+// acquisition, which Curator does not spend either.
 type hold struct {
 	c      *client.Conn
 	path   string
 	token  int64
 	done   chan struct{} // closed when lost or released
-	ctx    context.Context
-	cancel context.CancelFunc // called by release: stops watch
+	remove func()        // removes the Conn listener
 	wg     sync.WaitGroup
 
-	mu    sync.Mutex
-	ended bool // guarded by mu: done is closed
-	lost  bool // guarded by mu: because the hold was lost
+	mu       sync.Mutex
+	ended    bool               // guarded by mu: done is closed
+	lost     bool               // guarded by mu: because the hold was lost
+	watching bool               // guarded by mu: watch runs or ran
+	kick     chan struct{}      // guarded by mu: wakes watch after a state change
+	cancel   context.CancelFunc // guarded by mu: stops watch
 }
 
 func startHold(c *client.Conn, p string, token int64) *hold {
-	ctx, cancel := context.WithCancel(context.Background())
-	h := &hold{c: c, path: p, token: token, done: make(chan struct{}), ctx: ctx, cancel: cancel}
-	h.wg.Add(1)
-	go h.watch()
+	h := &hold{c: c, path: p, token: token, done: make(chan struct{})}
+	h.remove = c.AddListener(h.stateChanged)
 	return h
 }
 
-// watch closes done once the node is deleted or the session is lost, and
-// re-arms its watch after any other event (a data change, a removed watch).
-func (h *hold) watch() {
-	defer h.wg.Done()
-	kick := make(chan struct{}, 1)
-	remove := h.c.AddListener(func(s client.State) {
-		if s == client.Lost {
-			h.markLost()
-		}
+// stateChanged is the Conn listener: Lost ends the hold, and any change
+// makes a watch waiting out a connection problem look again.
+func (h *hold) stateChanged(s client.State) {
+	if s == client.Lost {
+		h.markLost()
+	}
+	h.mu.Lock()
+	kick := h.kick
+	h.mu.Unlock()
+	if kick != nil {
 		select {
 		case kick <- struct{}{}:
 		default:
 		}
-	})
-	defer remove()
+	}
+}
+
+// doneChan returns done, watching the node from now on.
+func (h *hold) doneChan() <-chan struct{} {
+	h.startWatch()
+	return h.done
+}
+
+// startWatch starts watch unless it runs, ran or the hold ended; it
+// reports whether it started it.
+func (h *hold) startWatch() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.watching || h.ended {
+		return false
+	}
+	h.watching = true
+	h.kick = make(chan struct{}, 1)
+	var ctx context.Context
+	ctx, h.cancel = context.WithCancel(context.Background())
+	h.wg.Add(1)
+	go h.watch(ctx, h.kick)
+	return true
+}
+
+// checkLost reports whether the hold was lost. Unless the node is watched
+// already, it looks at the node first (one request) and watches it from
+// then on.
+func (h *hold) checkLost(ctx context.Context) bool {
+	if h.startWatch() {
+		st, err := h.c.Exists(ctx, h.path)
+		if err == nil && st == nil {
+			h.markLost()
+		}
+	}
+	return h.isLost()
+}
+
+// watch closes done once the node is deleted or the session is lost, and
+// re-arms its watch after any other event (a data change, a removed watch).
+func (h *hold) watch(ctx context.Context, kick <-chan struct{}) {
+	defer h.wg.Done()
 	for {
-		st, changed, err := h.c.ExistsW(h.ctx, h.path)
+		st, changed, err := h.c.ExistsW(ctx, h.path)
 		switch {
-		case h.ctx.Err() != nil:
+		case ctx.Err() != nil:
 			return
 		case err == nil && st == nil:
 			h.markLost()
@@ -232,7 +293,7 @@ func (h *hold) watch() {
 			select {
 			case <-kick:
 				continue
-			case <-h.ctx.Done():
+			case <-ctx.Done():
 				return
 			}
 		}
@@ -242,7 +303,7 @@ func (h *hold) watch() {
 				h.markLost()
 				return
 			}
-		case <-h.ctx.Done():
+		case <-ctx.Done():
 			return
 		}
 	}
@@ -267,15 +328,19 @@ func (h *hold) isLost() bool {
 // release stops the watch and deletes the node. It reports ErrLockLost if
 // the hold had been lost before.
 func (h *hold) release(ctx context.Context) error {
-	h.cancel()
-	h.wg.Wait()
 	h.mu.Lock()
 	lost := h.lost
 	if !h.ended {
 		h.ended = true
 		close(h.done)
 	}
+	cancel := h.cancel
 	h.mu.Unlock()
+	h.remove()
+	if cancel != nil {
+		cancel()
+		h.wg.Wait()
+	}
 	err := deleteNode(ctx, h.c, h.path)
 	if lost || errors.Is(err, client.ErrNoNode) {
 		// A node gone before the delete was lost too.

@@ -64,7 +64,7 @@ func (m *Mutex) lock(ctx context.Context, try bool) error {
 	m.mu.Lock()
 	if h := m.h; h != nil {
 		defer m.mu.Unlock()
-		if h.isLost() {
+		if h.checkLost(ctx) {
 			// Counting on a lost hold would hide the loss.
 			return fmt.Errorf("lock %s: %w (Unlock first)", m.q.base, ErrLockLost)
 		}
@@ -135,10 +135,12 @@ func (m *Mutex) Node() string {
 
 // Done returns a channel closed when the current hold ends: lost (session
 // lost, Conn closed, node deleted by someone else) or released by Unlock.
-// If the Mutex holds nothing the channel is already closed.
+// If the Mutex holds nothing the channel is already closed. The first call
+// for a hold starts watching its lock node (one request and a watch); Lock
+// alone does not, as Curator's acquire does not.
 func (m *Mutex) Done() <-chan struct{} {
 	if h := m.current(); h != nil {
-		return h.done
+		return h.doneChan()
 	}
 	return closedChan
 }

@@ -205,8 +205,8 @@ func (s *Semaphore) Participants(ctx context.Context) ([]string, error) {
 	return children, nil
 }
 
-// Lease is one granted lease of a Semaphore (Curator's Lease). A goroutine
-// watches its node until Release.
+// Lease is one granted lease of a Semaphore (Curator's Lease). Once Done
+// is called, a goroutine watches its node until Release.
 type Lease struct {
 	h    *hold
 	once sync.Once
@@ -229,5 +229,6 @@ func (l *Lease) Token() int64 { return l.h.token }
 func (l *Lease) Node() string { return l.h.path }
 
 // Done returns a channel closed when the lease is lost (session lost, Conn
-// closed, node deleted by someone else) or released.
-func (l *Lease) Done() <-chan struct{} { return l.h.done }
+// closed, node deleted by someone else) or released. The first call starts
+// watching the lease node (one request and a watch).
+func (l *Lease) Done() <-chan struct{} { return l.h.doneChan() }
