@@ -20,7 +20,7 @@ func TestParseFlagsDefaults(t *testing.T) {
 	want := config{
 		servers: []string{"127.0.0.1:2181"}, sessions: 8, outstanding: 8, workload: "get",
 		valueSize: 100, duration: 10 * time.Second, warmup: time.Second, keys: 1000,
-		root: "/zkbench", cleanup: true, timeout: 5 * time.Minute,
+		root: "/zkbench", cleanup: true, timeout: 5 * time.Minute, leaderRecipe: "latch",
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults = %+v, want %+v", c, want)
@@ -31,7 +31,7 @@ func TestParseFlagsValues(t *testing.T) {
 	c, err := parseFlags([]string{
 		"-server", "10.0.0.1:2181, 10.0.0.2:2181,,", "-sessions", "16", "-outstanding", "32",
 		"-workload", "mixed", "-value-size", "0", "-duration", "5s", "-warmup", "0s", "-keys", "7",
-		"-root", "/a/b", "-cleanup=false", "-json",
+		"-root", "/a/b", "-cleanup=false", "-json", "-uncontended", "-leader-recipe", "selector",
 	}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -39,12 +39,13 @@ func TestParseFlagsValues(t *testing.T) {
 	want := config{
 		servers: []string{"10.0.0.1:2181", "10.0.0.2:2181"}, sessions: 16, outstanding: 32,
 		workload: "mixed", valueSize: 0, duration: 5 * time.Second, keys: 7, root: "/a/b",
-		json: true, timeout: 5 * time.Minute,
+		json: true, timeout: 5 * time.Minute, uncontended: true, leaderRecipe: "selector",
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got %+v, want %+v", c, want)
 	}
-	for _, args := range [][]string{{"-populate", "1000000"}, {"-purge"}, {"-connect-probe", "-timeout", "1m"}} {
+	for _, args := range [][]string{{"-populate", "1000000"}, {"-purge"}, {"-connect-probe", "-timeout", "1m"},
+		{"-workload", "lock"}, {"-workload", "lock", "-uncontended"}, {"-workload", "leader", "-leader-recipe", "selector"}} {
 		if _, err := parseFlags(args, io.Discard); err != nil {
 			t.Errorf("%v: %v", args, err)
 		}
@@ -57,6 +58,7 @@ func TestParseFlagsRejects(t *testing.T) {
 		{"-sessions", "0"},
 		{"-outstanding", "0"},
 		{"-workload", "delete"},
+		{"-workload", "leader", "-leader-recipe", "bully"},
 		{"-value-size", "-1"},
 		{"-value-size", "2000000"},
 		{"-duration", "0s"},

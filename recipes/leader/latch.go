@@ -271,8 +271,11 @@ func (l *Latch) step() (<-chan client.Event, error) {
 	l.mu.Lock()
 	ours := l.ourPath
 	l.mu.Unlock()
+	var children []string
 	if ours == "" {
-		p, err := l.c.Create(l.ctx, l.path+"/"+latchName, []byte(l.id),
+		// The listing rides behind the create (one round trip; Curator
+		// sends getChildren once the create's reply is in).
+		p, _, kids, err := l.c.CreateAndChildren(l.ctx, l.path+"/"+latchName, []byte(l.id),
 			client.WithMode(client.EphemeralSequential), client.WithProtection(), client.WithParentsAsContainers())
 		if err != nil {
 			return nil, err
@@ -287,11 +290,14 @@ func (l *Latch) step() (<-chan client.Event, error) {
 			l.c.DeleteGuaranteed(context.WithoutCancel(l.ctx), p, -1)
 			return nil, ErrClosed
 		}
-		ours = p
+		ours, children = p, kids
 	}
-	children, err := l.c.Children(l.ctx, l.path)
-	if err != nil && !errors.Is(err, client.ErrNoNode) {
-		return nil, err
+	if children == nil {
+		var err error
+		children, err = l.c.Children(l.ctx, l.path)
+		if err != nil && !errors.Is(err, client.ErrNoNode) {
+			return nil, err
+		}
 	}
 	sortLatch(children)
 	name := ours[strings.LastIndexByte(ours, '/')+1:]
@@ -305,15 +311,24 @@ func (l *Latch) step() (<-chan client.Event, error) {
 		l.mu.Unlock()
 		return closedEvents, nil
 	case i == 0:
-		// Watch our own node so that its deletion ends the leadership.
+		// The listing just showed our node first: lead, then watch our
+		// node so that its deletion ends the leadership (Curator watches
+		// nothing here; leading first keeps the watch's round trip out
+		// of the handover).
+		l.setLeader(true, true)
 		st, w, err := l.c.ExistsW(l.ctx, ours)
 		if err != nil {
+			// Unwatched, the leadership could outlive the node; when
+			// closing, Close ends it as it was asked to.
+			if l.ctx.Err() == nil {
+				l.setLeader(false, true)
+			}
 			return nil, err
 		}
 		if st == nil {
+			l.setLeader(false, true)
 			return closedEvents, nil
 		}
-		l.setLeader(true, true)
 		return w, nil
 	default:
 		l.setLeader(false, true)
