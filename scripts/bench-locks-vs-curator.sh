@@ -88,6 +88,10 @@ servers=(zkgo)
 [ "${APACHE:-0}" = 1 ] && servers+=(apache)
 for server in "${servers[@]}"; do
   start "$server"
+  # Warm the server up (a JVM's JIT above all) before anything counts.
+  for w in "lock" "lock -uncontended" "leader"; do
+    "$work/zkbench" -server "127.0.0.1:$port" -workload $w -sessions 4 -duration 3s -warmup 0s -root /bench-warmup >/dev/null
+  done
   for c in "${cases[@]}"; do
     IFS='|' read -r name flags n <<<"$c"
     for r in $(seq "$runs"); do

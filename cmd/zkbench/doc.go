@@ -11,6 +11,20 @@
 // Workloads: create (new znodes under a fresh directory), set, get and exists
 // (on -keys znodes created first under -root), mixed (90% get, 10% set), and
 // multi (a multi of 4 setData on random keys per request).
+//
+// The recipe workloads run what users run instead, the Go client (package
+// client) and the recipes, one session and one goroutine per -sessions:
+// lock counts recipes/lock.Mutex acquire+release cycles, all sessions on one
+// lock (contended) or each on its own (-uncontended), with the acquire and
+// release latencies; leader counts leadership handovers among the sessions
+// on one election, a leader giving up at once (-leader-recipe latch: it
+// closes its leader.Latch and joins again with a new one; selector: the lead
+// function of a leader.Selector with auto-requeue returns), with the time
+// from one leader's release to the next one's start. Both check that no two
+// sessions ever hold (or lead) at once, and that fencing tokens grow.
+// scripts/bench-locks-vs-curator.sh runs them beside the same workloads
+// written with Apache Curator (scripts/curatorbench) on one server.
+//
 // Only replies that arrive after -warmup and within -duration are counted;
 // an operation that returns an error code counts as an error of that code,
 // not as a success. By default the znodes the run created are deleted
