@@ -161,6 +161,7 @@ func curatorAtomic(ctx context.Context, t *testing.T, a *agent, addr, lockPath s
 		t.Fatal(err)
 	}
 	defer c.Close()
+	syncPath(ctx, t, c, path)
 	v, err := counter.NewAtomicLong(c, path).Get(ctx)
 	if err != nil || v.PostValue != int64(total) {
 		t.Fatalf("final value %d (%v), want %d", v.PostValue, err, total)
@@ -196,6 +197,7 @@ func curatorCounterExample(ctx context.Context, t *testing.T, a *agent, c *clien
 			t.Fatalf("run %d of examples/counter: %s", i, out)
 		}
 	}
+	syncPath(ctx, t, c, path)
 	v, err := counter.NewAtomicLong(c, path).Get(ctx)
 	if want := int64(runs*add + javaIncrements); err != nil || v.PostValue != want {
 		t.Fatalf("final value %d (%v), want %d", v.PostValue, err, want)
@@ -208,6 +210,7 @@ func curatorCounterExample(ctx context.Context, t *testing.T, a *agent, c *clien
 func curatorSharedCount(ctx context.Context, t *testing.T, a *agent, c *client.Conn) {
 	path := "/coord/count"
 	a.expect(t, "HELD", "countstart %s", path)
+	syncPath(ctx, t, c, path)
 	s := counter.NewSharedCount(c, path, 5) // the node exists: the seed is not used
 	if err := s.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -303,6 +306,7 @@ func curatorDoubleBarrier(ctx context.Context, t *testing.T, a *agent, addr stri
 	}
 	go member()
 	waitUntil(t, "three member nodes", func() bool { return memberNodes() == 3 })
+	syncPath(ctx, t, obs, path)
 	if st, err := obs.Exists(ctx, path+"/ready"); err != nil || st != nil {
 		t.Fatalf("ready node with a member missing: %v, %v", st, err)
 	}
@@ -326,8 +330,19 @@ func curatorDoubleBarrier(ctx context.Context, t *testing.T, a *agent, addr stri
 	if got := a.done(t, "passed %s", path); got != "2" {
 		t.Fatalf("%s Java members passed, want 2", got)
 	}
+	syncPath(ctx, t, obs, path)
 	if n := memberNodes(); n != 0 {
 		t.Fatalf("%d member nodes left after everyone left", n)
+	}
+}
+
+// syncPath makes c's server catch up with the leader before c reads what
+// another client (Java, or another Go session) wrote through another
+// server of an ensemble.
+func syncPath(ctx context.Context, t *testing.T, c *client.Conn, path string) {
+	t.Helper()
+	if err := c.Sync(ctx, path); err != nil {
+		t.Fatalf("sync %s: %v", path, err)
 	}
 }
 
@@ -350,6 +365,7 @@ func curatorBarrier(ctx context.Context, t *testing.T, a *agent, c *client.Conn)
 	a.done(t, "join bwait")
 
 	a.done(t, "bset %s", path)
+	syncPath(ctx, t, c, path)
 	if up, err := b.IsSet(ctx); err != nil || !up {
 		t.Fatalf("Go sees Curator's barrier: %v, %v", up, err)
 	}
