@@ -49,7 +49,9 @@ const stallAfter = 2 * time.Second
 // dial opens a TCP connection and performs the connect handshake. A closed
 // connection with an expired session (SessionID 0) is returned with the
 // response and no error; the caller closes it.
-func dial(ctx context.Context, addr string, req *proto.ConnectRequest, timeout time.Duration) (*conn, *proto.ConnectResponse, error) {
+// stalled, if not nil, is called if the response takes longer than
+// stallAfter (see conn.stalled).
+func dial(ctx context.Context, addr string, req *proto.ConnectRequest, timeout time.Duration, stalled func()) (*conn, *proto.ConnectResponse, error) {
 	d := net.Dialer{Timeout: timeout}
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -63,6 +65,11 @@ func dial(ctx context.Context, addr string, req *proto.ConnectRequest, timeout t
 	if err := c.write(e.Bytes()); err != nil {
 		nc.Close()
 		return nil, nil, fmt.Errorf("connect request to %s: %w", addr, err)
+	}
+	if stalled != nil {
+		c.stalled = stalled
+		c.waitOrNudge()
+		c.stalled = nil
 	}
 	payload, err := c.readFrame()
 	if err != nil {
