@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -138,14 +137,10 @@ func word(b []byte) string {
 func TestCuratorCacheInterop(t *testing.T) {
 	t.Parallel()
 	java := requireJava(t)
-	javac := requireCmd(t, "javac", "openjdk-17-jdk-headless")
-	cp := curatorClasspath(t)
-	classes := t.TempDir()
-	runTool(t, 3*time.Minute, "", javac, "-nowarn", "-d", classes, "-cp", cp,
-		filepath.Join("testdata", "cache", "CacheAgent.java"))
+	cp := compileJava(t, curatorClasspath(t), "cache", "CacheAgent.java")
 
 	forEachTarget(t, serverOpts{}, func(t *testing.T, tg *target) {
-		a := startCacheAgent(t, java, classes+":"+cp, tg.addr)
+		a := startCacheAgent(t, java, cp, tg.addr)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		c, err := client.Connect(ctx, tg.addr)

@@ -47,16 +47,12 @@ func (a *agent) done(t *testing.T, format string, args ...any) string {
 func TestCuratorCoordination(t *testing.T) {
 	t.Parallel()
 	java := requireJava(t)
-	javac := requireCmd(t, "javac", "openjdk-17-jdk-headless")
-	cp := curatorClasspath(t)
-	classes := t.TempDir()
-	runTool(t, 3*time.Minute, "", javac, "-nowarn", "-d", classes, "-cp", cp,
-		filepath.Join("testdata", "coord", "CoordAgent.java"))
+	cp := compileJava(t, curatorClasspath(t), "coord", "CoordAgent.java")
 	counterBin := filepath.Join(t.TempDir(), "counter")
 	runTool(t, 5*time.Minute, "", "go", "build", "-o", counterBin, "github.com/zkgo/zkgo/examples/counter")
 
 	forEachTarget(t, serverOpts{}, func(t *testing.T, tg *target) {
-		a := startCoordAgent(t, java, classes+":"+cp, tg.addr)
+		a := startCoordAgent(t, java, cp, tg.addr)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		c, err := client.Connect(ctx, tg.addr)

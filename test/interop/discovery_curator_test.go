@@ -1,7 +1,6 @@
 package interop
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,7 +11,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -48,59 +46,6 @@ func discoveryClasspath(t *testing.T) string {
 func startDiscoveryAgent(t *testing.T, java, classpath, addr string) *agent {
 	t.Helper()
 	return startAgentClass(t, java, classpath, "DiscoveryAgent", addr)
-}
-
-// startLineProcess starts cmd with its stdout read line by line into an
-// agent; withStdin gives the agent cmd's stdin. At the test's end the
-// process is asked to quit (stdin closed, "quit" sent if withStdin) or
-// sent SIGINT, then killed after 20s.
-func startLineProcess(t *testing.T, cmd *exec.Cmd, withStdin bool) (*agent, *exec.Cmd) {
-	t.Helper()
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	a := &agent{lines: make(chan string, 1024), stderr: &syncBuffer{}}
-	cmd.Stderr = a.stderr
-	var err error
-	if withStdin {
-		if a.stdin, err = cmd.StdinPipe(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	read := make(chan struct{})
-	go func() { // ends at the process's EOF
-		defer close(read)
-		defer close(a.lines)
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			a.lines <- sc.Text()
-		}
-	}()
-	t.Cleanup(func() {
-		if withStdin {
-			io.WriteString(a.stdin, "quit\n")
-			a.stdin.Close()
-		} else {
-			cmd.Process.Signal(syscall.SIGINT)
-		}
-		select {
-		case <-read:
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-			<-read
-		}
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("%s stderr:\n%s", filepath.Base(cmd.Path), tail(a.stderr.String(), 40))
-		}
-	})
-	return a, cmd
 }
 
 // ask sends one command and returns its one-line answer, failing on FAIL.
@@ -145,16 +90,12 @@ func decode(t *testing.T, rec string) rawInstance {
 func TestCuratorDiscovery(t *testing.T) {
 	t.Parallel()
 	java := requireJava(t)
-	javac := requireCmd(t, "javac", "openjdk-17-jdk-headless")
-	cp := discoveryClasspath(t)
-	classes := t.TempDir()
-	runTool(t, 3*time.Minute, "", javac, "-nowarn", "-d", classes, "-cp", cp,
-		filepath.Join("testdata", "discovery", "DiscoveryAgent.java"))
+	cp := compileJava(t, discoveryClasspath(t), "discovery", "DiscoveryAgent.java")
 	example := filepath.Join(t.TempDir(), "discovery")
 	runTool(t, 5*time.Minute, "", "go", "build", "-o", example, "github.com/zkgo/zkgo/examples/discovery")
 
 	forEachTarget(t, serverOpts{}, func(t *testing.T, tg *target) {
-		a := startDiscoveryAgent(t, java, classes+":"+cp, tg.addr)
+		a := startDiscoveryAgent(t, java, cp, tg.addr)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		c, err := client.Connect(ctx, tg.addr)
@@ -271,9 +212,7 @@ func discoveryRegistry(ctx context.Context, t *testing.T, a *agent, c *client.Co
 	a.ask(t, `register /disc web j1 10.2.2.2 9091 {"zone":"west"}`)
 	a.ask(t, `register /disc db j9 10.2.2.9 5432 "primary"`)
 	// On an ensemble Go's server may lag behind Java's: catch up first.
-	if err := c.Sync(ctx, "/"); err != nil {
-		t.Fatal(err)
-	}
+	syncPath(ctx, t, c, "/")
 
 	names, err := d.QueryForNames(ctx)
 	if err != nil || !slices.Equal(names, []string{"db", "web"}) {
@@ -321,9 +260,7 @@ func discoveryRegistry(ctx context.Context, t *testing.T, a *agent, c *client.Co
 		t.Errorf("Java still finds g1: %s", got)
 	}
 	a.ask(t, "unregister /disc web j1")
-	if err := c.Sync(ctx, "/"); err != nil {
-		t.Fatal(err)
-	}
+	syncPath(ctx, t, c, "/")
 	if _, err := d.QueryForInstance(ctx, "web", "j1"); !errors.Is(err, discovery.ErrNotFound) {
 		t.Errorf("Go still finds j1: %v", err)
 	}
@@ -444,7 +381,7 @@ func discoveryCaches(ctx context.Context, t *testing.T, a *agent, c *client.Conn
 // discoveryExample: examples/discovery registers an instance Curator finds,
 // and prints Curator's instances as they come and go.
 func discoveryExample(t *testing.T, a *agent, addr, bin string) {
-	ex, _ := startLineProcess(t, exec.Command(bin, "-server", addr, "-base", "/disc3", "-name", "web",
+	ex, _ := startLineProcess(t, "examples/discovery", exec.Command(bin, "-server", addr, "-base", "/disc3", "-name", "web",
 		"-id", "ex1", "-address", "127.0.0.1", "-port", "7001", "-payload", `{"@class":"java.util.HashMap","k":"v"}`), false)
 	expectLine := func(want string) {
 		t.Helper()

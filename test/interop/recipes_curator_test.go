@@ -70,12 +70,27 @@ func startAgentClass(t *testing.T, java, classpath, class, addr string) *agent {
 	t.Helper()
 	cmd := exec.Command(java, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
 		"-Dorg.slf4j.simpleLogger.defaultLogLevel=error", "-cp", classpath, class, addr)
+	a, _ := startLineProcess(t, class, cmd, true)
+	if got := a.next(t, 90*time.Second); got != "READY" {
+		t.Fatalf("agent said %q, want READY", got)
+	}
+	return a
+}
+
+// startLineProcess starts cmd (name, for logs) with its stdout read line by line into an
+// agent; withStdin gives the agent cmd's stdin. At the test's end the
+// process is asked to quit (stdin closed, "quit" sent if withStdin) or
+// sent SIGINT, then killed after 20s.
+func startLineProcess(t *testing.T, name string, cmd *exec.Cmd, withStdin bool) (*agent, *exec.Cmd) {
+	t.Helper()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	a := &agent{lines: make(chan string, 1024), stderr: &syncBuffer{}}
 	cmd.Stderr = a.stderr
 	var err error
-	if a.stdin, err = cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
+	if withStdin {
+		if a.stdin, err = cmd.StdinPipe(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -85,17 +100,22 @@ func startAgentClass(t *testing.T, java, classpath, class, addr string) *agent {
 		t.Fatal(err)
 	}
 	read := make(chan struct{})
-	go func() { // ends at the agent's EOF
+	go func() { // ends at the process's EOF
 		defer close(read)
 		defer close(a.lines)
 		sc := bufio.NewScanner(stdout)
+		sc.Buffer(nil, 1<<20)
 		for sc.Scan() {
 			a.lines <- sc.Text()
 		}
 	}()
 	t.Cleanup(func() {
-		io.WriteString(a.stdin, "quit\n")
-		a.stdin.Close()
+		if withStdin {
+			io.WriteString(a.stdin, "quit\n")
+			a.stdin.Close()
+		} else {
+			cmd.Process.Signal(syscall.SIGINT)
+		}
 		select {
 		case <-read:
 		case <-time.After(20 * time.Second):
@@ -104,13 +124,10 @@ func startAgentClass(t *testing.T, java, classpath, class, addr string) *agent {
 		}
 		cmd.Wait()
 		if t.Failed() {
-			t.Logf("%s stderr:\n%s", class, tail(a.stderr.String(), 40))
+			t.Logf("%s stderr:\n%s", name, tail(a.stderr.String(), 40))
 		}
 	})
-	if got := a.next(t, 90*time.Second); got != "READY" {
-		t.Fatalf("agent said %q, want READY", got)
-	}
-	return a
+	return a, cmd
 }
 
 func (a *agent) next(t *testing.T, timeout time.Duration) string {
@@ -171,18 +188,14 @@ func (a *agent) participants(t *testing.T, kind, path string) []string {
 func TestCuratorRecipes(t *testing.T) {
 	t.Parallel()
 	java := requireJava(t)
-	javac := requireCmd(t, "javac", "openjdk-17-jdk-headless")
-	cp := curatorClasspath(t)
-	classes := t.TempDir()
-	runTool(t, 3*time.Minute, "", javac, "-nowarn", "-d", classes, "-cp", cp,
-		filepath.Join("testdata", "recipes", "RecipesAgent.java"))
+	cp := compileJava(t, curatorClasspath(t), "recipes", "RecipesAgent.java")
 	bin := t.TempDir()
 	ticketsale, leaderBin := filepath.Join(bin, "ticketsale"), filepath.Join(bin, "leader")
 	runTool(t, 5*time.Minute, "", "go", "build", "-o", ticketsale, "github.com/zkgo/zkgo/examples/ticketsale")
 	runTool(t, 5*time.Minute, "", "go", "build", "-o", leaderBin, "github.com/zkgo/zkgo/examples/leader")
 
 	forEachTarget(t, serverOpts{}, func(t *testing.T, tg *target) {
-		a := startAgent(t, java, classes+":"+cp, tg.addr)
+		a := startAgent(t, java, cp, tg.addr)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		c, err := client.Connect(ctx, tg.addr)
