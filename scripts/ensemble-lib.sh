@@ -1,8 +1,21 @@
-# Shared by the ensemble benchmark scripts (sourced, not run): helpers that
-# start a 3-server zkgo or Apache ZooKeeper 3.8 ensemble on 127.0.0.1 free
-# ports under $work and wait for it to serve. The caller sets work, cp and
-# pids (every server PID is appended to pids, for the caller's cleanup) and
-# has built zkserver into $work.
+# Shared by the ensemble benchmark scripts (sourced, not run, from the
+# repository root): it makes a temporary directory $work, builds zkserver
+# and zkbench ($bench) into it, and removes it at exit after killing every
+# server in pids; its functions start a 3-server zkgo or Apache ZooKeeper
+# 3.8 ensemble on 127.0.0.1 free ports under $work and wait for it to serve.
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+go build -o "$work/" ./cmd/zkserver ./cmd/zkbench
+bench="$work/zkbench"
+cp=/usr/share/java/zookeeper.jar:/usr/share/java/zookeeper-jute.jar:/usr/share/java/slf4j-api.jar:/usr/share/java/slf4j-simple.jar
 
 freeport() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 
