@@ -72,7 +72,7 @@ func pathProblem(path string) string {
 // refuses to delete (DataTree.isSpecialPath).
 func specialPath(path string) bool {
 	switch path {
-	case "/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config":
+	case "/", "/zookeeper", "/zookeeper/quota", configPath:
 		return true
 	}
 	return false

@@ -125,7 +125,7 @@ func New() *Tree {
 	}
 	add("/", open, 1, 0)
 	add("/zookeeper", open, 2, 0)
-	add("/zookeeper/config", read, 0, -1)
+	add(configPath, read, 0, -1)
 	add("/zookeeper/quota", open, 0, 0)
 	return t
 }
