@@ -462,19 +462,21 @@ func multiSucceeded(rec proto.Record) bool {
 // successful write.
 func (s *side) normalize(o op, r *result) []string {
 	l := s.lab
+	anchored := false
 	if r.hasHdr && r.hdr.Err == proto.OK {
 		switch {
 		case o.kind == kindRequest && o.code == proto.OpMulti:
 			// Apache ZooKeeper 3.8 answers a failed multi with err 0 in the
 			// header and the errors in the results.
 			if m := o.req.(*proto.MultiRequest); len(m.Ops) > 0 && multiSucceeded(r.resp) {
-				l.anchor(r.hdr.Zxid, o.index)
+				anchored = true
 			}
-		case o.kind == kindRequest && isTreeWrite(o.code):
-			l.anchor(r.hdr.Zxid, o.index)
-		case o.kind == kindReopen:
-			l.anchor(r.hdr.Zxid, o.index)
+		case o.kind == kindRequest && isTreeWrite(o.code), o.kind == kindReopen:
+			anchored = true
 		}
+	}
+	if anchored {
+		l.anchor(r.hdr.Zxid, o.index)
 	}
 	var out []string
 	for _, e := range r.events {
@@ -487,7 +489,15 @@ func (s *side) normalize(o op, r *result) []string {
 		out = append(out, "connection closed by server")
 	}
 	if r.hasHdr {
-		line := fmt.Sprintf("reply err=%s zxid=%s", r.hdr.Err.Name(), l.hdrZxid(r.hdr.Zxid))
+		zxid := l.hdrZxid(r.hdr.Zxid)
+		if s.ensemble() && !anchored {
+			// Any other reply carries the last zxid its server applied,
+			// and an Apache leader may apply a commit after a follower has
+			// acknowledged it: after a sync on the leader the read's zxid
+			// can be older than the last write another session saw.
+			zxid = "(server's last)"
+		}
+		line := fmt.Sprintf("reply err=%s zxid=%s", r.hdr.Err.Name(), zxid)
 		if r.decErr != nil {
 			line += fmt.Sprintf(" body(%d bytes) undecodable: %v", r.bodyLen, r.decErr)
 		} else if b := l.body(r.resp); b != "" {
